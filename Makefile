@@ -1,0 +1,56 @@
+# The two commands a newcomer needs:
+#   make run    install what is missing, build, serve the demo on the embedded default
+#   make test   install what is missing, build, run every test (plain + ASan/UBSan + fuzz) via CTest
+# Everything else is for maintainers: fuzz, bench, format, lint, clean.
+
+BUILD      ?= build
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CC         ?= cc
+# clang builds the libFuzzer targets; fall back to the system compiler when it is absent.
+TEST_CC    := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
+FUZZ_SECONDS ?= 300
+CTEST_ARGS ?=
+
+.PHONY: all build run test deps deps-build fuzz bench format lint clean
+
+all: build
+
+deps-build:
+	@scripts/install-deps.sh --build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_C_COMPILER=$(TEST_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: deps-build $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@$(BUILD)/wsclean serve
+
+test: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Long fuzzing: every target for FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=3600).
+fuzz: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cd $(BUILD) && cmake -DWS_FUZZ_SECONDS=$(FUZZ_SECONDS) . >/dev/null && \
+	  ctest --output-on-failure -R '^fuzz\.' ; rc=$$?; cmake -DWS_FUZZ_SECONDS=10 . >/dev/null; exit $$rc
+
+bench: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+	@bench/run.sh $(BUILD)
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
+format:
+	@clang-format -i $(FORMAT_FILES)
+
+lint: $(BUILD)/build.ninja
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --suppress=missingIncludeSystem --inline-suppr -I include -I src --std=c11 src tools
+
+clean:
+	@rm -rf $(BUILD)

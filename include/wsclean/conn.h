@@ -1,0 +1,190 @@
+/* wsclean — the sans-I/O WebSocket connection (RFC 6455 after the opening handshake).
+ *
+ * A ws_conn never touches a socket, a clock or randomness of its own: it is fed bytes
+ * (ws_conn_recv), time (ws_conn_tick) and transport events (ws_conn_eof, ws_conn_transport_closed),
+ * and it hands back callbacks and bytes to send (ws_conn_pending_out + ws_conn_consume_out).
+ * The event loop in src/loop drives it; so can any other loop (see examples/).
+ *
+ * Closing, the heart of it (WHATWG + RFC 6455 7):
+ *   - ws_conn_close() starts the closing handshake; a received close frame is answered with a
+ *     close frame echoing its code; after a close frame is sent no data frame is sent.
+ *   - Bad input "fails the connection": a close frame with the code the RFC names (1002, 1007,
+ *     1009, 1003, 1011...) is queued and the transport is closed without waiting for an answer.
+ *   - ws_conn_transport() tells the loop what to do with TCP: keep it, shut down the write side
+ *     once the output is flushed (then read until EOF), or close it.
+ *   - The server closes TCP first; the client waits for the server's FIN up to the close timeout.
+ *   - on_close fires exactly once, from ws_conn_transport_closed(), with the CloseEvent:
+ *     code = first close frame received (1005 if it had no code, 1006 if none arrived),
+ *     reason, wasClean = the closing handshake completed and the connection was not failed;
+ *     on_error fires just before it when the connection failed.
+ */
+#ifndef WSCLEAN_CONN_H
+#define WSCLEAN_CONN_H
+
+#include "wsclean/alloc.h"
+#include "wsclean/close_codes.h"
+#include "wsclean/common.h"
+#include "wsclean/errors.h"
+#include "wsclean/event.h"
+
+WS_BEGIN_DECLS
+
+typedef struct ws_conn ws_conn;
+
+typedef enum ws_role { WS_ROLE_CLIENT = 0, WS_ROLE_SERVER = 1 } ws_role;
+
+/* WHATWG readyState. */
+typedef enum ws_ready_state {
+  WS_CONNECTING = 0,
+  WS_OPEN = 1,
+  WS_CLOSING = 2,
+  WS_CLOSED = 3
+} ws_ready_state;
+
+typedef enum ws_opcode {
+  WS_OP_CONTINUATION = 0x0,
+  WS_OP_TEXT = 0x1,
+  WS_OP_BINARY = 0x2,
+  WS_OP_CLOSE = 0x8,
+  WS_OP_PING = 0x9,
+  WS_OP_PONG = 0xA
+} ws_opcode;
+
+/* What the transport should do now (ws_conn_transport). */
+typedef enum ws_transport_action {
+  WS_TRANSPORT_KEEP = 0,      /* keep reading and writing */
+  WS_TRANSPORT_SHUTDOWN = 1,  /* flush the output, then shut down the write side (FIN) and keep
+                                 reading (data is discarded) until EOF or the close timeout */
+  WS_TRANSPORT_CLOSE = 2      /* flush what can be flushed without waiting, then close */
+} ws_transport_action;
+
+typedef struct ws_conn_callbacks {
+  /* A complete message: opcode WS_OP_TEXT (valid UTF-8) or WS_OP_BINARY. data is valid only
+   * during the call (it may point into the buffer given to ws_conn_recv). Return 0, or
+   * non-zero to report an application failure: the connection is closed with 1011. */
+  int (*on_message)(ws_conn *c, void *ud, ws_opcode op, const uint8_t *data, size_t len);
+  /* Control frames, for information (a pong is already queued for each ping). May be NULL. */
+  void (*on_ping)(ws_conn *c, void *ud, const uint8_t *data, size_t len);
+  void (*on_pong)(ws_conn *c, void *ud, const uint8_t *data, size_t len);
+  /* The peer's close frame arrived (code 1005 when it had no body); the echo is queued. May be
+   * NULL. The CloseEvent comes later, from on_close. */
+  void (*on_close_frame)(ws_conn *c, void *ud, uint16_t code, const char *reason, size_t len);
+  /* The connection failed (WHATWG "fail the WebSocket connection"): called once, right before
+   * on_close. err is the ws_err that failed it. May be NULL. */
+  void (*on_error)(ws_conn *c, void *ud, int err);
+  /* The terminal report, exactly once, after the transport is gone. ev is valid during the
+   * call only. After it returns the connection may be freed (also from inside the call). */
+  void (*on_close)(ws_conn *c, void *ud, const ws_close_event *ev);
+} ws_conn_callbacks;
+
+/* Fills `out` with n random bytes (used for masking keys). Must not fail. */
+typedef void (*ws_random_cb)(void *ud, uint8_t *out, size_t n);
+
+typedef struct ws_conn_options {
+  size_t size;                /* sizeof(ws_conn_options), set by ws_conn_options_init */
+  ws_role role;
+  const ws_allocator *alloc;  /* NULL: malloc */
+  ws_random_cb random;        /* client role: required for mask keys. NULL: a getrandom() source
+                                 in the loop layer; the core itself refuses NULL for clients */
+  void *random_ud;
+  uint64_t max_message_size;  /* default 1 MiB (as Python websockets); over it -> 1009, decided
+                                 from the frame header before the excess is buffered */
+  uint64_t max_frame_size;    /* default = max_message_size; over it -> 1009 */
+  uint32_t max_fragments;     /* frames per message, default 4096; over it -> 1009 */
+  uint32_t close_timeout_ms;  /* default 5000: a peer that does not finish the closing
+                                 handshake (or, for a client, close TCP) is cut off */
+  uint32_t idle_timeout_ms;   /* default 0 (off): nothing received for this long -> 1006
+                                 locally (after a 1001 close attempt) */
+  uint32_t ping_interval_ms;  /* default 0 (off): keepalive ping after this much silence */
+  uint32_t ping_timeout_ms;   /* default 20000: no pong after a keepalive ping -> fail */
+  size_t send_queue_limit;    /* hard cap on queued output bytes, default 16 MiB: a send over it
+                                 returns WS_ERR_BUFFER_FULL */
+  bool text_only;             /* a binary message -> 1003 */
+  bool binary_only;           /* a text message -> 1003 */
+  uint8_t rsv_allowed;        /* RSV bits an extension negotiated (0x4 = RSV1), default 0 */
+} ws_conn_options;
+
+WS_API void ws_conn_options_init(ws_conn_options *o, ws_role role);
+
+/* Create a connection in state OPEN (the opening handshake is done elsewhere). now_ms is the
+ * current time of the caller's clock. Returns NULL on allocation failure or bad options
+ * (a client with no random source). */
+WS_API ws_conn *ws_conn_new(const ws_conn_options *opts, const ws_conn_callbacks *cb, void *ud,
+                            uint64_t now_ms);
+/* Free the connection. Safe from inside on_close. If on_close has not fired it does not fire. */
+WS_API void ws_conn_free(ws_conn *c);
+
+/* ---- input ------------------------------------------------------------------------------- */
+/* Feed bytes read from the transport. The buffer is modified (unmasked in place). Works with any
+ * split, down to one byte at a time. Returns the number of bytes consumed, which is len unless
+ * the connection failed (the rest would be discarded anyway); a negative ws_err for bad
+ * arguments. Callbacks run from inside this call. */
+WS_API long ws_conn_recv(ws_conn *c, uint8_t *in, size_t len);
+/* The peer closed its write side (read returned 0). */
+WS_API void ws_conn_eof(ws_conn *c);
+/* Advance time: fires the close timeout, idle timeout and keepalive. */
+WS_API void ws_conn_tick(ws_conn *c, uint64_t now_ms);
+/* The next time ws_conn_tick must be called, or UINT64_MAX if no timer is running. */
+WS_API uint64_t ws_conn_next_deadline(const ws_conn *c);
+
+/* ---- output ------------------------------------------------------------------------------ */
+/* Queue a message. WS_ERR_STATE if the closing handshake has started (WHATWG: the data is
+ * dropped, but counted in buffered_amount); WS_ERR_BUFFER_FULL over send_queue_limit. */
+WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len);
+/* Queue one fragment of a message: op is TEXT/BINARY for the first, CONTINUATION after. */
+WS_API int ws_conn_send_fragment(ws_conn *c, ws_opcode op, const void *data, size_t len, bool fin);
+WS_API int ws_conn_ping(ws_conn *c, const void *data, size_t len); /* len <= 125 */
+WS_API int ws_conn_pong(ws_conn *c, const void *data, size_t len); /* unsolicited, len <= 125 */
+/* Start the closing handshake with code (0 = a close frame with no body) and a UTF-8 reason of
+ * at most 123 bytes. Any code valid on the wire is accepted here (the browser-shaped rules of
+ * WHATWG close() live in the API layer). WS_ERR_INVAL for a code not valid on the wire,
+ * WS_ERR_SYNTAX for a bad reason; WS_OK and nothing happens if closing already started. */
+WS_API int ws_conn_close(ws_conn *c, uint16_t code, const char *reason, size_t reason_len);
+/* Fail the connection (RFC 6455 7.1.7) with err: sends the close code err maps to (or `code`
+ * when not 0) and asks the transport to close. on_error + on_close follow. */
+WS_API void ws_conn_fail(ws_conn *c, int err, uint16_t code);
+
+/* Bytes waiting to be written, as up to max iovec-like slices; returns the slice count. */
+typedef struct ws_slice {
+  const uint8_t *data;
+  size_t len;
+} ws_slice;
+WS_API int ws_conn_pending_out(const ws_conn *c, ws_slice *out, int max);
+WS_API size_t ws_conn_pending_bytes(const ws_conn *c);
+/* n bytes of the pending output were written. */
+WS_API void ws_conn_consume_out(ws_conn *c, size_t n);
+
+/* ---- transport --------------------------------------------------------------------------- */
+WS_API ws_transport_action ws_conn_transport(const ws_conn *c);
+/* The transport is gone. err is WS_OK when it closed as asked (or the peer's FIN came when
+ * expected), else what happened to it (WS_ERR_PROTO_EOF for a reset/early EOF; loop-layer errors
+ * for TLS/IO). Fires on_error (if failed) and on_close, exactly once; the state becomes CLOSED. */
+WS_API void ws_conn_transport_closed(ws_conn *c, int err, const char *detail);
+
+/* ---- queries ----------------------------------------------------------------------------- */
+WS_API ws_ready_state ws_conn_ready_state(const ws_conn *c);
+WS_API ws_role ws_conn_role(const ws_conn *c);
+/* WHATWG bufferedAmount: application payload bytes queued but not yet written, plus bytes
+ * of messages dropped because the closing handshake had started. */
+WS_API uint64_t ws_conn_buffered_amount(const ws_conn *c);
+/* Close state as queries (wslay's habit): 0 when no such frame yet. */
+WS_API uint16_t ws_conn_close_code_sent(const ws_conn *c);
+WS_API uint16_t ws_conn_close_code_received(const ws_conn *c);
+WS_API const char *ws_conn_close_reason_received(const ws_conn *c, size_t *len);
+WS_API bool ws_conn_failed(const ws_conn *c);
+WS_API void *ws_conn_user_data(const ws_conn *c);
+WS_API void ws_conn_set_user_data(ws_conn *c, void *ud);
+/* sizeof(struct ws_conn), for reports of per-connection memory. */
+WS_API size_t ws_conn_sizeof(void);
+
+/* Frames built once and queued on many connections without copying (server role: frames are
+ * not masked). Reference counted; the creator holds one reference. */
+typedef struct ws_frame_shared ws_frame_shared;
+WS_API ws_frame_shared *ws_frame_shared_new(const ws_allocator *alloc, ws_opcode op,
+                                            const void *data, size_t len);
+WS_API void ws_frame_shared_release(ws_frame_shared *f);
+/* Queue a shared frame (server role only: WS_ERR_INVAL for a client). */
+WS_API int ws_conn_send_shared(ws_conn *c, ws_frame_shared *f);
+
+WS_END_DECLS
+#endif

@@ -1,0 +1,74 @@
+/* wsclean — library errors.
+ *
+ * Every function that can fail returns an int: 0 (WS_OK) on success, a negative WS_ERR_* on
+ * failure. Library errors are not close codes: a protocol error (WS_ERR_PROTO_*) *leads to* a
+ * close code (1002, 1007, 1009...), which lives in close_codes.h. ws_strerror() gives a precise
+ * English sentence (with the RFC section where one applies), ws_errname() the symbol's name.
+ *
+ * Numbers are stable once released. Ranges: general -1..-49, protocol -50..-99,
+ * handshake/URL -100..-149, loop/socket/TLS -150..-199, API -200..-249, deflate -250..-299.
+ */
+#ifndef WSCLEAN_ERRORS_H
+#define WSCLEAN_ERRORS_H
+
+#include "wsclean/common.h"
+
+WS_BEGIN_DECLS
+
+/* X(NAME, number, message) */
+#define WS_ERROR_TABLE(X)                                                                          \
+  /* general */                                                                                    \
+  X(NOMEM, -1, "out of memory")                                                                    \
+  X(INVAL, -2, "invalid argument")                                                                 \
+  X(STATE, -3, "not allowed in the current readyState (InvalidStateError)")                        \
+  X(INVALID_ACCESS, -4, "close code must be 1000 or 3000-4999 (InvalidAccessError)")               \
+  X(SYNTAX, -5, "close reason is longer than 123 bytes or not UTF-8 (SyntaxError)")                \
+  X(LIMIT, -6, "a configured limit was exceeded")                                                  \
+  X(AGAIN, -7, "more input is needed")                                                             \
+  X(CLOSED, -8, "the connection is closed")                                                        \
+  X(NOT_FOUND, -9, "not found")                                                                    \
+  X(UNSUPPORTED, -10, "not supported")                                                             \
+  X(BUFFER_FULL, -11, "send queue is over its hard limit")                                         \
+  X(IGNORED, -12, "ignored: the closing handshake has started")                                    \
+  /* protocol (RFC 6455) */                                                                        \
+  X(PROTO_RSV, -50, "reserved bit set without a negotiated extension (RFC 6455 5.2)")              \
+  X(PROTO_OPCODE, -51, "reserved opcode (RFC 6455 5.2)")                                           \
+  X(PROTO_UNMASKED, -52, "client frame is not masked (RFC 6455 5.1)")                              \
+  X(PROTO_MASKED, -53, "server frame is masked (RFC 6455 5.1)")                                    \
+  X(PROTO_CONTROL_TOO_LONG, -54, "control frame payload over 125 bytes (RFC 6455 5.5)")            \
+  X(PROTO_CONTROL_FRAGMENTED, -55, "fragmented control frame (RFC 6455 5.5)")                      \
+  X(PROTO_CONTINUATION, -56, "continuation frame with no message to continue (RFC 6455 5.4)")      \
+  X(PROTO_EXPECTED_CONTINUATION, -57,                                                              \
+    "new data frame while a fragmented message is unfinished (RFC 6455 5.4)")                      \
+  X(PROTO_LENGTH, -58, "64-bit payload length with the most significant bit set (RFC 6455 5.2)")   \
+  X(PROTO_CLOSE_PAYLOAD, -59, "close frame payload of 1 byte (RFC 6455 5.5.1)")                    \
+  X(PROTO_CLOSE_CODE, -60, "close code that must not appear on the wire (RFC 6455 7.4)")           \
+  X(PROTO_INVALID_UTF8, -61, "text message is not valid UTF-8 (RFC 6455 8.1)")                     \
+  X(PROTO_INVALID_UTF8_REASON, -62, "close reason is not valid UTF-8 (RFC 6455 5.5.1)")            \
+  X(PROTO_MESSAGE_TOO_BIG, -63, "message is larger than the maximum message size")                 \
+  X(PROTO_FRAME_TOO_BIG, -64, "frame is larger than the maximum frame size")                       \
+  X(PROTO_TOO_MANY_FRAGMENTS, -65, "message has more fragments than the maximum allowed")          \
+  X(PROTO_UNSUPPORTED_DATA, -66, "this endpoint does not accept this type of message")             \
+  X(PROTO_APP_ERROR, -67, "the application's message handler failed")                             \
+  X(PROTO_CLOSE_TIMEOUT, -68, "the peer did not finish the closing handshake in time")             \
+  X(PROTO_IDLE_TIMEOUT, -69, "nothing was received within the idle timeout")                       \
+  X(PROTO_EOF, -70, "the TCP connection closed without a closing handshake")                       \
+  X(PROTO_DATA_AFTER_CLOSE, -71, "data frame after the close frame")                               \
+  X(PROTO_PING_TIMEOUT, -72, "no pong answered a keepalive ping in time")                          \
+  X(PROTO_POLICY, -73, "the connection violated the endpoint's policy")                            \
+  X(PROTO_GOING_AWAY, -74, "the endpoint is going away")
+
+typedef enum ws_err {
+  WS_OK = 0,
+#define WS__ERR_ENUM(name, num, msg) WS_ERR_##name = (num),
+  WS_ERROR_TABLE(WS__ERR_ENUM)
+#undef WS__ERR_ENUM
+} ws_err;
+
+/* A sentence describing err (never NULL; "unknown error" for a number not in the table). */
+WS_API const char *ws_strerror(int err);
+/* The symbolic name, e.g. "WS_ERR_PROTO_UNMASKED" (never NULL). */
+WS_API const char *ws_errname(int err);
+
+WS_END_DECLS
+#endif
