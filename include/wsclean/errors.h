@@ -56,7 +56,11 @@ WS_BEGIN_DECLS
   X(PROTO_DATA_AFTER_CLOSE, -71, "data frame after the close frame")                               \
   X(PROTO_PING_TIMEOUT, -72, "no pong answered a keepalive ping in time")                          \
   X(PROTO_POLICY, -73, "the connection violated the endpoint's policy")                            \
-  X(PROTO_GOING_AWAY, -74, "the endpoint is going away")
+  X(PROTO_GOING_AWAY, -74, "the endpoint is going away")                                         \
+  /* handshake and URL (-100..-149): src/proto/handshake */                                      \
+  /* loop, sockets, TLS (-150..-199): src/loop */                                                \
+  /* API (-200..-249): src/api */                                                                \
+  /* permessage-deflate (-250..-299) */
 
 typedef enum ws_err {
   WS_OK = 0,
