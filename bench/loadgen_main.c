@@ -551,7 +551,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   raise_nofile();
-  g.rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+  uint64_t seed = (uint64_t)(unsigned)getpid();
+  g.rng = UINT64_C(0x9E3779B97F4A7C15) ^ seed;
   g.ep = epoll_create1(EPOLL_CLOEXEC);
   g.nconns = g.o.conns;
   g.conns = ws__calloc(NULL, (size_t)g.nconns, sizeof *g.conns);

@@ -42,7 +42,7 @@ workloads=(${BENCH_WORKLOADS:-idle echo20 pipe20 echo64k echo1m churn})
 "$root/scripts/install-bench-deps.sh" || echo "run.sh: install-bench-deps failed; absent peers are skipped" >&2
 
 # More file descriptors for the idle workload (servers and load generator inherit this).
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   pin_server=(taskset -c 0); pin_client=(taskset -c 1)
@@ -72,8 +72,11 @@ fi
 server_cmd() {
   case $1 in
     wsclean)
-      if [ -x "$build/wsclean" ] && "$build/wsclean" serve --help >/dev/null 2>&1; then
-        echo "$build/wsclean serve --port $2 --quiet"
+      if [ -x "$build/wsclean" ] && "$build/wsclean" serve --help 2>&1 | grep -q -- '--port'; then
+        # its default connection cap (10000) would refuse part of the idle workload
+        local cap=
+        "$build/wsclean" serve --help 2>&1 | grep -q -- '--max-connections' && cap=" --max-connections 1000000"
+        echo "$build/wsclean serve --port $2 --quiet$cap"
       fi ;;
     bun) "$bun" --version >/dev/null 2>&1 && echo "$bun $here/peers/bun_echo.js $2" ;;
     lws) [ -x "$lws_bin" ] && echo "$lws_bin $2" ;;

@@ -163,6 +163,25 @@ def main():
                     and r.get("server") == s and "server_us_per_msg" in r]
             cells.append("%.2f" % statistics.median(vals) if vals else "-")
         out.append("| %s | %s |" % (wid, " | ".join(cells)))
+    lat_rows = [w for w in ran if w[0] in ("echo20", "echo64k", "echo1m")]
+    if lat_rows:
+        out.append("")
+        out.append("Round-trip latency with one message in flight per connection, median over rounds of"
+                   " each run's p50 / p99 (us; with 100 connections a message also waits for the"
+                   " others' turns):")
+        out.append("")
+        out.append("| workload | " + " | ".join(NAMES[s] for s in present) + " |")
+        out.append("|---|" + "---|" * len(present))
+        for wid, title, key, unit, higher in lat_rows:
+            cells = []
+            for s in present:
+                rs = [r for r in runs if r.get("workload") == wid and r.get("server") == s and "p50_us" in r]
+                if not rs:
+                    cells.append("-")
+                    continue
+                cells.append("%.0f / %.0f" % (statistics.median(float(r["p50_us"]) for r in rs),
+                                              statistics.median(float(r["p99_us"]) for r in rs)))
+            out.append("| %s | %s |" % (wid, " | ".join(cells)))
     print("\n".join(out))
 
 
