@@ -658,6 +658,7 @@ int main(int argc, char **argv) {
   printf(" client_cpu=%.2f server_cpu=%.2f", client_util, server_util);
   if (scpu >= 0 && count && g.o.mode != MODE_IDLE)
     printf(" server_us_per_msg=%.3f", scpu * 1e6 / (double)count);
+  if (count && g.o.mode != MODE_IDLE) printf(" client_us_per_msg=%.3f", ccpu * 1e6 / (double)count);
   /* the load generator used (nearly) all of its core: the server may be faster than shown */
   printf(" client_bound=%d", client_util > 0.9 ? 1 : 0);
   printf(" errors=%llu bad_echo=%llu hs_fail=%llu connect_fail=%llu\n",

@@ -150,10 +150,11 @@ def main():
         out.append("| %s | %s |" % (wid, " | ".join(cells)))
     out.append("")
     out.append("Server CPU per message (median us of server CPU time / message echoed; churn: per"
-               " connection cycle), from /proc/PID/stat (10 ms ticks):")
+               " connection cycle), from /proc/PID/stat (10 ms ticks); last column: the load"
+               " generator's own CPU per message, median over all servers:")
     out.append("")
-    out.append("| workload | " + " | ".join(NAMES[s] for s in present) + " |")
-    out.append("|---|" + "---|" * len(present))
+    out.append("| workload | " + " | ".join(NAMES[s] for s in present) + " | load generator |")
+    out.append("|---|" + "---|" * (len(present) + 1))
     for wid, title, key, unit, higher in ran:
         if wid == "idle":
             continue
@@ -162,6 +163,8 @@ def main():
             vals = [float(r["server_us_per_msg"]) for r in runs if r.get("workload") == wid
                     and r.get("server") == s and "server_us_per_msg" in r]
             cells.append("%.2f" % statistics.median(vals) if vals else "-")
+        cv = [float(r["client_us_per_msg"]) for r in runs if r.get("workload") == wid and "client_us_per_msg" in r]
+        cells.append("%.2f" % statistics.median(cv) if cv else "-")
         out.append("| %s | %s |" % (wid, " | ".join(cells)))
     lat_rows = [w for w in ran if w[0] in ("echo20", "echo64k", "echo1m")]
     if lat_rows:
