@@ -162,8 +162,7 @@ for ((r = 1; r <= rounds; r++)); do
 done
 echo "run.sh: $(( $(date +%s) - t_start )) s; raw results in $raw" >&2
 
-cmdline="bench/run.sh $1"
-[ "${BENCH_QUICK:-0}" = 1 ] && cmdline="BENCH_QUICK=1 $cmdline"
+cmdline="$(env | grep '^BENCH_' | grep -v '^BENCH_OUT=' | sort | tr '\n' ' ')bench/run.sh $1"
 python3 "$here/summarize.py" "$raw" --command "$cmdline" --rounds "$rounds" --seconds "$secs" \
   --idle-conns "$idle_conns" >"$out/results.md"
 cat "$out/results.md"
