@@ -85,7 +85,7 @@ ws_close_event *ws_close_event_new(const ws_allocator *alloc, const char *type,
     init = &defaults;
   const char *reason = init->reason ? init->reason : "";
   size_t len = init->reason_len;
-  if (len == 0 || len == (size_t)-1)
+  if (!init->reason || len == 0 || len == (size_t)-1)
     len = strlen(reason);
 
   alloc = ws__alloc_or_default(alloc);
