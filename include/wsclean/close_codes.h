@@ -89,6 +89,9 @@ WS_API ws_close_sender ws_close_code_sender(uint16_t code);
  * For `wsclean codes all` and the docs, so they never keep a copy of the table. */
 WS_API size_t ws_close_code_row_count(void);
 WS_API bool ws_close_code_row_get(size_t i, ws_close_code_info *out);
+/* The description of row i in lang ("" when i is past the end). Not the same as
+ * ws_close_code_describe(row's first code): the 3000-3999 row starts with the assigned 3000. */
+WS_API const char *ws_close_code_row_describe(size_t i, ws_close_lang lang);
 /* A language name -> lang, or -1 if unknown (NULL and "" are unknown). Accepts, case-insensitively,
  * "en", "es", "pt", "fr", the same with a territory, codeset or modifier in locale or BCP 47 form
  * ("es_ES.UTF-8", "pt_BR", "fr_FR@euro", "pt-BR"), and "C"/"POSIX" (also "C.UTF-8"), which mean

@@ -123,8 +123,7 @@ bool ws_close_code_row_get(size_t i, ws_close_code_info *out) {
 
 const char *ws_close_code_name(uint16_t code) { return find_row(code)->name; }
 
-const char *ws_close_code_describe(uint16_t code, ws_close_lang lang) {
-  const row *r = find_row(code);
+static const char *row_text(const row *r, ws_close_lang lang) {
   int l = (int)lang;
   if (l < 0 || l >= WS_LANG_COUNT)
     l = WS_LANG_EN;
@@ -132,6 +131,14 @@ const char *ws_close_code_describe(uint16_t code, ws_close_lang lang) {
     if (ws__close_texts[i].lo == r->lo && ws__close_texts[i].hi == r->hi)
       return ws__close_texts[i].text[l];
   return r->name; /* unreachable: every row has a text (tested) */
+}
+
+const char *ws_close_code_describe(uint16_t code, ws_close_lang lang) {
+  return row_text(find_row(code), lang);
+}
+
+const char *ws_close_code_row_describe(size_t i, ws_close_lang lang) {
+  return i < ROW_COUNT ? row_text(&rows[i], lang) : "";
 }
 
 bool ws_close_code_on_wire(uint16_t code) { return find_row(code)->on_wire; }

@@ -205,9 +205,14 @@ WS_TEST(every_row_has_one_text_in_all_four_languages) {
         found++;
     WS_CHECK_MSG(found == 1, "row %u-%u has %zu texts", i.range_lo, i.range_hi, found);
 
-    const char *en = ws_close_code_describe(i.range_lo, WS_LANG_EN);
+    const char *en = ws_close_code_row_describe(r, WS_LANG_EN);
     for (int l = 0; l < WS_LANG_COUNT; l++) {
-      const char *d = ws_close_code_describe(i.range_lo, (ws_close_lang)l);
+      const char *d = ws_close_code_row_describe(r, (ws_close_lang)l);
+      /* The row's text is what every code of the row gets (its last code is never shadowed by
+       * an assigned code). */
+      WS_CHECK_MSG(d == ws_close_code_describe(i.range_hi, (ws_close_lang)l),
+                   "row %u-%u lang %d: row text differs from its codes' text", i.range_lo,
+                   i.range_hi, l);
       WS_CHECK_MSG(d && strlen(d) >= 40, "row %u-%u lang %d: missing or too short", i.range_lo,
                    i.range_hi, l);
       if (!d)
@@ -227,6 +232,14 @@ WS_TEST(every_row_has_one_text_in_all_four_languages) {
       }
     }
   }
+  /* 25 different texts per language: no row borrows another's (3000-3999 vs 3000). */
+  for (int l = 0; l < WS_LANG_COUNT; l++)
+    for (size_t a = 0; a < ws_close_code_row_count(); a++)
+      for (size_t b = a + 1; b < ws_close_code_row_count(); b++)
+        WS_CHECK_MSG(strcmp(ws_close_code_row_describe(a, (ws_close_lang)l),
+                            ws_close_code_row_describe(b, (ws_close_lang)l)) != 0,
+                     "rows %zu and %zu share a text in lang %d", a, b, l);
+  WS_CHECK_EQ_STR(ws_close_code_row_describe(25, WS_LANG_EN), "");
   /* Codes inside a range share its text; an out-of-range language means English. */
   WS_CHECK(ws_close_code_describe(4001, WS_LANG_FR) == ws_close_code_describe(4999, WS_LANG_FR));
   WS_CHECK(ws_close_code_describe(3001, WS_LANG_ES) != ws_close_code_describe(3000, WS_LANG_ES));

@@ -219,7 +219,7 @@ static void text_all(FILE *out, ws_close_lang lang) {
     const char *sender = i.reported_locally ? "local" : sender_word(i.sender);
     fprintf(out, "%-12s %-42s %-5s %-8s %s\n", codes, i.name, i.on_wire ? "yes" : "no",
             i.app_sendable ? "yes" : "no", sender);
-    print_wrapped(out, ws_close_code_describe(i.range_lo, lang), 13);
+    print_wrapped(out, ws_close_code_row_describe(r, lang), 13);
   }
 }
 
@@ -245,7 +245,8 @@ static void json_string(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-static void json_row_fields(FILE *out, const ws_close_code_info *i, ws_close_lang lang) {
+/* description: the row's text (rows and single codes differ for 3000: see row_describe). */
+static void json_row_fields(FILE *out, const ws_close_code_info *i, const char *description) {
   fprintf(out, "\"range_lo\": %u, \"range_hi\": %u, \"assigned\": %s, \"symbol\": ",
           (unsigned)i->range_lo, (unsigned)i->range_hi, i->assigned ? "true" : "false");
   json_string(out, i->symbol);
@@ -258,7 +259,7 @@ static void json_row_fields(FILE *out, const ws_close_code_info *i, ws_close_lan
   fputs(", \"reference\": ", out);
   json_string(out, i->reference);
   fputs(", \"description\": ", out);
-  json_string(out, ws_close_code_describe(i->code, lang));
+  json_string(out, description);
 }
 
 static void json_one(FILE *out, uint16_t code, ws_close_lang lang) {
@@ -267,7 +268,7 @@ static void json_one(FILE *out, uint16_t code, ws_close_lang lang) {
   fprintf(out, "{\"code\": %u, \"lang\": ", (unsigned)code);
   json_string(out, ws_close_lang_name(lang));
   fputs(", ", out);
-  json_row_fields(out, &i, lang);
+  json_row_fields(out, &i, ws_close_code_describe(code, lang));
   fputs("}\n", out);
 }
 
@@ -278,7 +279,7 @@ static void json_all(FILE *out, ws_close_lang lang) {
   ws_close_code_info i;
   for (size_t r = 0; ws_close_code_row_get(r, &i); r++) {
     fputs(r ? ",\n  {" : "  {", out);
-    json_row_fields(out, &i, lang);
+    json_row_fields(out, &i, ws_close_code_row_describe(r, lang));
     fputc('}', out);
   }
   fputs("\n]}\n", out);
@@ -323,7 +324,7 @@ static void markdown_all(FILE *out, ws_close_lang lang) {
       fprintf(out, "`%s`", i.symbol);
     fprintf(out, " | %s | %s | %s | ", i.on_wire ? "yes" : "no", i.app_sendable ? "yes" : "no",
             i.reported_locally ? "local" : sender_word(i.sender));
-    md_cell(out, ws_close_code_describe(i.range_lo, lang));
+    md_cell(out, ws_close_code_row_describe(r, lang));
     fputs(" |\n", out);
   }
 }
