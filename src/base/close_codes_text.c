@@ -168,9 +168,9 @@ const ws__close_text ws__close_texts[] = {
      {"Mandatory extension: sent by a client that expected the server to negotiate one or more "
       "extensions that the server's handshake response did not include; the reason should list "
       "the missing ones. A server does not use it: it fails the handshake instead.",
-      "Extensión obligatoria: la envía un cliente que esperaba que el servidor negociara una o "
+      "Extensión obligatoria: lo envía un cliente que esperaba que el servidor negociara una o "
       "más extensiones que la respuesta del servidor no incluyó; el motivo debería enumerar las "
-      "que faltan. Un servidor no la usa: en su lugar, hace fallar la negociación de apertura.",
+      "que faltan. Un servidor no lo usa: en su lugar, hace fallar la negociación de apertura.",
       "Extensão obrigatória: enviado por um cliente que esperava que o servidor negociasse uma ou "
       "mais extensões ausentes da resposta do handshake; o motivo deve listar as que faltam. Um "
       "servidor não o usa: em vez disso, faz o handshake falhar.",
