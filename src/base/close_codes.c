@@ -23,9 +23,10 @@ typedef struct row {
   const char *reference;
 } row;
 
-#define ASSIGNED(code, wire, app, loc, snd, sym, nm, ref)                                           \
+#define ASSIGNED(code, wire, app, loc, snd, sym, nm, ref)                                          \
   { code, code, true, wire, app, loc, snd, sym, nm, ref }
-#define RANGE(lo, hi, wire, app, snd, nm, ref) { lo, hi, false, wire, app, false, snd, NULL, nm, ref }
+#define RANGE(lo, hi, wire, app, snd, nm, ref)                                                     \
+  { lo, hi, false, wire, app, false, snd, NULL, nm, ref }
 
 /* Display order; lookup prefers assigned rows, so 3000/3003/3008 win over the 3000-3999 range. */
 static const row rows[] = {
@@ -52,8 +53,8 @@ static const row rows[] = {
     ASSIGNED(1009, true, false, false, WS_SENDER_EITHER, "WS_CLOSE_MESSAGE_TOO_BIG",
              "Message Too Big", "RFC 6455 7.4.1"),
     /* RFC 6455 7.4.1: 1010 is sent by a client whose required extensions the server refused. */
-    ASSIGNED(1010, true, false, false, WS_SENDER_CLIENT, "WS_CLOSE_MANDATORY_EXT",
-             "Mandatory Ext.", "RFC 6455 7.4.1"),
+    ASSIGNED(1010, true, false, false, WS_SENDER_CLIENT, "WS_CLOSE_MANDATORY_EXT", "Mandatory Ext.",
+             "RFC 6455 7.4.1"),
     ASSIGNED(1011, true, false, false, WS_SENDER_SERVER, "WS_CLOSE_INTERNAL_ERROR",
              "Internal Error", "RFC 6455 7.4.1"),
     ASSIGNED(1012, true, false, false, WS_SENDER_SERVER, "WS_CLOSE_SERVICE_RESTART",

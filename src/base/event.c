@@ -55,7 +55,8 @@ bool ws_event_composed(const ws_event *ev) { return ev && ev->composed; }
 bool ws_event_is_trusted(const ws_event *ev) { return ev && ev->is_trusted; }
 double ws_event_time_stamp(const ws_event *ev) { return ev ? ev->time_stamp : 0.0; }
 
-/* The base is the first member, so a pointer to it is a pointer to the whole event (C11 6.7.2.1). */
+/* The base is the first member, so a pointer to it is a pointer to the whole event (C11 6.7.2.1).
+ */
 const ws_close_event *ws_event_as_close(const ws_event *ev) {
   return (ev && ev->kind == WS_EVENT_CLOSE) ? (const ws_close_event *)(const void *)ev : NULL;
 }
@@ -139,9 +140,8 @@ const char *ws_close_event_reason(const ws_close_event *ev, size_t *len) {
   return ev ? ev->reason : "";
 }
 
-int ws_close_event_init_legacy(ws_close_event *ev, const char *type, bool bubbles,
-                               bool cancelable, bool was_clean, uint16_t code,
-                               const char *reason) {
+int ws_close_event_init_legacy(ws_close_event *ev, const char *type, bool bubbles, bool cancelable,
+                               bool was_clean, uint16_t code, const char *reason) {
   if (!ev || !type_ok(type))
     return WS_ERR_INVAL;
   /* Gecko's initCloseEvent (MDN): "if the event has already been dispatched, this method does
@@ -175,9 +175,8 @@ int ws_close_event_init_legacy(ws_close_event *ev, const char *type, bool bubble
   return WS_OK;
 }
 
-void ws__close_event_set(ws_close_event *ev, uint16_t code, const char *reason,
-                         size_t reason_len, bool was_clean, const ws_close_diag *diag,
-                         double time_stamp) {
+void ws__close_event_set(ws_close_event *ev, uint16_t code, const char *reason, size_t reason_len,
+                         bool was_clean, const ws_close_diag *diag, double time_stamp) {
   ws__event_init(&ev->base, WS_EVENT_CLOSE, "close", time_stamp);
   /* RFC 6455 5.5: a control frame carries at most 125 bytes, so a wire reason is <= 123. A longer
    * one is a caller bug; cut it rather than overflow. */
@@ -337,8 +336,8 @@ int ws_event_target_add_listener(ws_event_target *t, const char *type, ws_event_
   return append(t, type, false, cb, user_data);
 }
 
-int ws_event_target_remove_listener(ws_event_target *t, const char *type,
-                                    ws_event_listener_cb cb, void *user_data) {
+int ws_event_target_remove_listener(ws_event_target *t, const char *type, ws_event_listener_cb cb,
+                                    void *user_data) {
   int rc = check(t, type);
   if (rc)
     return rc;

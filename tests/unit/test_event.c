@@ -121,8 +121,12 @@ WS_TEST(close_event_constructor_accepts_any_code_and_init) {
   /* WHATWG: the constructor validates nothing about the code, unlike close(). */
   static const uint16_t codes[] = {0, 1, 999, 1004, 1005, 1006, 1015, 2999, 5000, 65535};
   for (size_t k = 0; k < sizeof codes / sizeof codes[0]; k++) {
-    ws_close_event_init init = {.bubbles = true, .cancelable = true, .composed = true,
-                                .was_clean = true, .code = codes[k], .reason = "bye"};
+    ws_close_event_init init = {.bubbles = true,
+                                .cancelable = true,
+                                .composed = true,
+                                .was_clean = true,
+                                .code = codes[k],
+                                .reason = "bye"};
     ws_close_event *ev = ws_close_event_new(NULL, "close", &init, 1.0);
     WS_CHECK(ev != NULL);
     if (!ev)
@@ -199,12 +203,11 @@ WS_TEST(close_event_type_limits) {
 WS_TEST(legacy_init_sets_fields_before_dispatch) {
   ws_close_event_init init = {.code = 4000, .reason = "old", .composed = true};
   ws_close_event *ev = ws_close_event_new(NULL, "close", &init, 7.0);
-  WS_CHECK_EQ_INT(ws_close_event_init_legacy(ev, "custom", true, true, true, 1001, "going"),
-                  WS_OK);
+  WS_CHECK_EQ_INT(ws_close_event_init_legacy(ev, "custom", true, true, true, 1001, "going"), WS_OK);
   const ws_event *b = ws_close_event_base(ev);
   WS_CHECK_EQ_STR(ws_event_type(b), "custom");
   WS_CHECK(ws_event_bubbles(b) && ws_event_cancelable(b));
-  WS_CHECK(ws_event_composed(b));        /* initCloseEvent has no composed argument */
+  WS_CHECK(ws_event_composed(b));          /* initCloseEvent has no composed argument */
   WS_CHECK(ws_event_time_stamp(b) == 7.0); /* nor a timestamp */
   WS_CHECK(ws_close_event_was_clean(ev));
   WS_CHECK_EQ_INT(ws_close_event_code(ev), 1001);
@@ -229,8 +232,7 @@ WS_TEST(legacy_init_sets_fields_before_dispatch) {
   size_t len = 9;
   WS_CHECK_EQ_STR(ws_close_event_reason(ev, &len), "");
   WS_CHECK_EQ_INT(len, 0);
-  WS_CHECK_EQ_INT(ws_close_event_init_legacy(ev, NULL, false, false, false, 0, ""),
-                  WS_ERR_INVAL);
+  WS_CHECK_EQ_INT(ws_close_event_init_legacy(ev, NULL, false, false, false, 0, ""), WS_ERR_INVAL);
   WS_CHECK_EQ_INT(ws_close_event_init_legacy(NULL, "close", false, false, false, 0, ""),
                   WS_ERR_INVAL);
   ws_close_event_free(ev);
@@ -304,8 +306,7 @@ WS_TEST(library_events_are_trusted_and_embedded) {
   WS_CHECK_EQ_INT(ws_close_event_init_legacy(&ev, "close", false, false, true, 1000, long_reason),
                   WS_ERR_LIMIT);
   WS_CHECK(ws_event_is_trusted(b));
-  WS_CHECK_EQ_INT(ws_close_event_init_legacy(&ev, "close", false, false, true, 1000, "ok"),
-                  WS_OK);
+  WS_CHECK_EQ_INT(ws_close_event_init_legacy(&ev, "close", false, false, true, 1000, "ok"), WS_OK);
   WS_CHECK(!ws_event_is_trusted(b));
 }
 
@@ -436,7 +437,8 @@ static void add_other(node *self, const ws_event *ev) {
 WS_TEST(a_listener_removed_during_dispatch_is_not_called) {
   ctx c = {0};
   c.t = ws_event_target_new(NULL);
-  node b = {&c, 'b', NULL, NULL, 0}, a = {&c, 'a', remove_other, &b, 0}, z = {&c, 'z', NULL, NULL, 0};
+  node b = {&c, 'b', NULL, NULL, 0}, a = {&c, 'a', remove_other, &b, 0},
+       z = {&c, 'z', NULL, NULL, 0};
   ws_event_target_add_listener(c.t, "close", rec, &a);
   ws_event_target_add_listener(c.t, "close", rec, &b);
   ws_event_target_add_listener(c.t, "close", rec, &z);
@@ -641,8 +643,7 @@ WS_TEST(allocation_failures_return_null_or_nomem_and_leak_nothing) {
   c.budget = 1;
   ws_close_event *ev = ws_close_event_new(&al, "close", NULL, 0);
   WS_CHECK(ev != NULL);
-  WS_CHECK_EQ_INT(ws_close_event_init_legacy(ev, "x", true, true, true, 4000, big),
-                  WS_ERR_NOMEM);
+  WS_CHECK_EQ_INT(ws_close_event_init_legacy(ev, "x", true, true, true, 4000, big), WS_ERR_NOMEM);
   WS_CHECK_EQ_STR(ws_event_type(ws_close_event_base(ev)), "close");
   WS_CHECK_EQ_INT(ws_close_event_code(ev), 0);
   WS_CHECK_EQ_STR(ws_close_event_reason(ev, NULL), "");
