@@ -134,6 +134,26 @@ stop_server() {
 }
 trap 'stop_server; exit 130' INT TERM
 
+# wsclean serve --quiet prints nothing per connection, so its side of the churn closes is checked
+# in a separate, unmeasured 1 s churn run with --verbose (one line per close with wasClean=).
+wsclean_close_check() {
+  local p=$((port + 1)) cmd
+  while port_listening "$p"; do p=$((p + 1)); done
+  cmd=$(server_cmd wsclean "$p")
+  # shellcheck disable=SC2086
+  "${pin_server[@]}" ${cmd/--quiet/--verbose} >"$out/check.out" 2>"$out/check.err" &
+  local pid=$!
+  for _ in $(seq 1 100); do port_listening "$p" && break; sleep 0.05; done
+  timeout 30 "${pin_client[@]}" "$loadgen" --port "$p" --mode churn --conns 10 --size 20 \
+    --duration 1 --warmup 0 --timeout 20 >/dev/null 2>&1
+  sleep 0.2
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  echo "srv_clean=$(cat "$out/check.out" "$out/check.err" | grep -c 'wasClean=true') srv_other=$(cat "$out/check.out" "$out/check.err" | grep -c 'wasClean=false')"
+}
+
 echo "run.sh: servers: ${servers[*]}; workloads: ${workloads[*]}; rounds: $rounds; ${secs}s each" >&2
 echo "run.sh: load now: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)" >&2
 t_start=$(date +%s)
@@ -154,6 +174,9 @@ for ((r = 1; r <= rounds; r++)); do
         echo "round=$r server=$s workload=$w failed=loadgen" >>"$raw"
         echo "  r$r $w $s: FAILED" >&2
         continue
+      fi
+      if [ "$s" = wsclean ] && [ "$w" = churn ] && [ -z "$closes" ]; then
+        closes=$(wsclean_close_check)
       fi
       echo "round=$r server=$s workload=$w ${line#result } $closes" >>"$raw"
       echo "  r$r $w $s: $(echo "$line" | grep -o -E '(rate|bytes_per_conn|MBps|client_cpu)=[^ ]*' | tr '\n' ' ')" >&2
