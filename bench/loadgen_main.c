@@ -37,10 +37,10 @@
 #include "wsclean/conn.h"
 #include "wsclean/event.h"
 
-#define READ_BUF (256u * 1024u)
+#define READ_BUF   (256u * 1024u)
 #define MAX_SLICES 64
-#define HS_MAX 2048 /* bytes of a handshake response we accept */
-#define LAT_MAX (4u << 20) /* latency samples kept (the first ones of the measured window) */
+#define HS_MAX     2048       /* bytes of a handshake response we accept */
+#define LAT_MAX    (4u << 20) /* latency samples kept (the first ones of the measured window) */
 
 typedef enum { MODE_ECHO, MODE_CHURN, MODE_IDLE } lg_mode;
 typedef enum { C_FREE, C_CONNECTING, C_HANDSHAKE, C_OPEN, C_CLOSING, C_DONE } lg_state;
@@ -49,9 +49,9 @@ typedef struct lg_opts {
   lg_mode mode;
   const char *host;
   int port;
-  int conns;       /* echo/idle: connections; churn: slots (connections at a time) */
-  int inflight;    /* echo: frames per write and in flight per connection */
-  size_t size;     /* payload bytes */
+  int conns;    /* echo/idle: connections; churn: slots (connections at a time) */
+  int inflight; /* echo: frames per write and in flight per connection */
+  size_t size;  /* payload bytes */
   bool binary;
   double duration; /* seconds measured (after warmup) */
   double warmup;
@@ -60,7 +60,7 @@ typedef struct lg_opts {
   int open_at_once;  /* idle: connects in progress at once */
   double hold;       /* idle: seconds to hold the connections after measuring */
   int server_pid;
-  double timeout;    /* hard bound on the whole run, seconds */
+  double timeout; /* hard bound on the whole run, seconds */
 } lg_opts;
 
 struct lg;
@@ -117,31 +117,38 @@ static double cpu_self_s(void) {
 
 /* utime + stime of another process, seconds (/proc/PID/stat fields 14 and 15); -1 if unknown. */
 static double cpu_pid_s(int pid) {
-  if (pid <= 0) return -1;
+  if (pid <= 0)
+    return -1;
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   FILE *f = fopen(path, "r");
-  if (!f) return -1;
+  if (!f)
+    return -1;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = 0;
   char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-  if (!p) return -1;
+  if (!p)
+    return -1;
   unsigned long ut = 0, stt = 0;
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) != 2) return -1;
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) != 2)
+    return -1;
   return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* VmRSS of a process in bytes; -1 if unknown. */
 static long rss_pid(int pid) {
-  if (pid <= 0) return -1;
+  if (pid <= 0)
+    return -1;
   char path[64], line[256];
   snprintf(path, sizeof path, "/proc/%d/status", pid);
   FILE *f = fopen(path, "r");
-  if (!f) return -1;
+  if (!f)
+    return -1;
   long kb = -1;
   while (fgets(line, sizeof line, f))
-    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+      break;
   fclose(f);
   return kb < 0 ? -1 : kb * 1024;
 }
@@ -159,7 +166,8 @@ static void lg_random(void *ud, uint8_t *out, size_t n) {
 }
 
 static void set_events(lg_conn *c, uint32_t ev) {
-  if (c->events == ev) return;
+  if (c->events == ev)
+    return;
   struct epoll_event e = {.events = ev, .data.ptr = c};
   epoll_ctl(c->lg->ep, EPOLL_CTL_MOD, c->fd, &e);
   c->events = ev;
@@ -169,11 +177,13 @@ static void conn_finish(lg_conn *c, int err);
 
 /* Writes what the ws_conn has queued; arms EPOLLOUT when the socket is full. */
 static void flush_out(lg_conn *c) {
-  if (c->fd < 0 || !c->ws) return;
+  if (c->fd < 0 || !c->ws)
+    return;
   for (;;) {
     ws_slice sl[MAX_SLICES];
     int n = ws_conn_pending_out(c->ws, sl, MAX_SLICES);
-    if (n <= 0) break;
+    if (n <= 0)
+      break;
     struct iovec iov[MAX_SLICES];
     for (int i = 0; i < n; i++) {
       iov[i].iov_base = (void *)(uintptr_t)sl[i].data;
@@ -220,7 +230,8 @@ static int on_message(ws_conn *w, void *ud, ws_opcode op, const uint8_t *data, s
   (void)data;
   lg_conn *c = ud;
   lg *g = c->lg;
-  if (len != g->o.size || op != (g->o.binary ? WS_OP_BINARY : WS_OP_TEXT)) g->st.bad_echo++;
+  if (len != g->o.size || op != (g->o.binary ? WS_OP_BINARY : WS_OP_TEXT))
+    g->st.bad_echo++;
   if (g->measuring) {
     g->st.msgs++;
     g->st.bytes += len;
@@ -229,7 +240,8 @@ static int on_message(ws_conn *w, void *ud, ws_opcode op, const uint8_t *data, s
       g->lat[g->nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
     }
   }
-  if (c->outstanding > 0) c->outstanding--;
+  if (c->outstanding > 0)
+    c->outstanding--;
   if (g->o.mode == MODE_CHURN) {
     ws_conn_close(c->ws, 1000, "", 0); /* RFC 6455 7.1.2: start the closing handshake */
     c->st = C_CLOSING;
@@ -263,7 +275,10 @@ static void conn_finish(lg_conn *c, int err) {
   if (c->ws) {
     c->closed_clean = false;
     ws_conn_transport_closed(c->ws, err, NULL);
-    if (c->closed_clean) g->st.clean++; else g->st.unclean++;
+    if (c->closed_clean)
+      g->st.clean++;
+    else
+      g->st.unclean++;
     ws_conn_free(c->ws);
     c->ws = NULL;
   }
@@ -273,7 +288,8 @@ static void conn_finish(lg_conn *c, int err) {
 static int start_connect(lg_conn *c) {
   lg *g = c->lg;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+  if (fd < 0)
+    return -1;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (g->o.mode == MODE_IDLE && g->o.addrs > 0) {
@@ -313,10 +329,11 @@ static void on_connected(lg_conn *c) {
   }
   /* RFC 6455 4.1: the client's opening handshake; the key is any 16 bytes, base64. */
   char req[512];
-  int n = snprintf(req, sizeof req,
-                   "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                   c->lg->o.host, c->lg->o.port);
+  int n =
+      snprintf(req, sizeof req,
+               "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+               c->lg->o.host, c->lg->o.port);
   if (write(c->fd, req, (size_t)n) != n) { /* a fresh socket takes 200 bytes at once */
     c->lg->st.hs_fail++;
     conn_finish(c, WS_ERR_PROTO_EOF);
@@ -344,7 +361,8 @@ static void on_open(lg_conn *c, uint8_t *extra, size_t extra_len) {
   }
   c->st = C_OPEN;
   g->st.opened++;
-  if (extra_len) ws_conn_recv(c->ws, extra, extra_len);
+  if (extra_len)
+    ws_conn_recv(c->ws, extra, extra_len);
   if (g->o.mode == MODE_ECHO || g->o.mode == MODE_CHURN) {
     int k = g->o.mode == MODE_CHURN ? 1 : g->o.inflight;
     int save = g->o.inflight;
@@ -357,7 +375,8 @@ static void on_open(lg_conn *c, uint8_t *extra, size_t extra_len) {
 static void on_handshake_bytes(lg_conn *c) {
   ssize_t r = read(c->fd, c->hs + c->hs_len, sizeof c->hs - 1 - c->hs_len);
   if (r <= 0) {
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+      return;
     c->lg->st.hs_fail++;
     conn_finish(c, WS_ERR_PROTO_EOF);
     return;
@@ -389,7 +408,8 @@ static void on_readable(lg_conn *c) {
   for (int turns = 0; turns < 4 && c->fd >= 0; turns++) {
     ssize_t r = read(c->fd, g->rbuf, READ_BUF);
     if (r < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
+      if (errno == EAGAIN || errno == EINTR)
+        break;
       conn_finish(c, WS_ERR_PROTO_EOF);
       return;
     }
@@ -400,11 +420,16 @@ static void on_readable(lg_conn *c) {
       return;
     }
     ws_conn_recv(c->ws, g->rbuf, (size_t)r);
-    if ((size_t)r < READ_BUF) break;
+    if ((size_t)r < READ_BUF)
+      break;
   }
-  if (c->fd < 0) return;
+  if (c->fd < 0)
+    return;
   if (c->outstanding < 0) {
-    if (g->running) send_batch(c); else c->outstanding = 0;
+    if (g->running)
+      send_batch(c);
+    else
+      c->outstanding = 0;
   } else {
     flush_out(c);
   }
@@ -412,19 +437,22 @@ static void on_readable(lg_conn *c) {
 
 static void on_event(lg_conn *c, uint32_t ev) {
   switch (c->st) {
-    case C_CONNECTING:
-      if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(c);
-      break;
-    case C_HANDSHAKE:
-      on_handshake_bytes(c);
-      break;
-    case C_OPEN:
-    case C_CLOSING:
-      if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
-      if (c->fd >= 0 && (ev & EPOLLOUT)) flush_out(c);
-      break;
-    default:
-      break;
+  case C_CONNECTING:
+    if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+      on_connected(c);
+    break;
+  case C_HANDSHAKE:
+    on_handshake_bytes(c);
+    break;
+  case C_OPEN:
+  case C_CLOSING:
+    if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+      on_readable(c);
+    if (c->fd >= 0 && (ev & EPOLLOUT))
+      flush_out(c);
+    break;
+  default:
+    break;
   }
 }
 
@@ -432,7 +460,8 @@ static void tick_all(lg *g) {
   uint64_t ms = now_ns() / 1000000u;
   for (int i = 0; i < g->nconns; i++) {
     lg_conn *c = &g->conns[i];
-    if (!c->ws || c->fd < 0) continue;
+    if (!c->ws || c->fd < 0)
+      continue;
     if (ws_conn_next_deadline(c->ws) <= ms) {
       ws_conn_tick(c->ws, ms);
       flush_out(c);
@@ -446,7 +475,8 @@ static void run_loop(lg *g, uint64_t until, bool (*stop)(lg *)) {
   uint64_t last_tick = now_ns();
   while (now_ns() < until && !(stop && stop(g))) {
     int n = epoll_wait(g->ep, evs, 256, 10);
-    for (int i = 0; i < n; i++) on_event(evs[i].data.ptr, evs[i].events);
+    for (int i = 0; i < n; i++)
+      on_event(evs[i].data.ptr, evs[i].events);
     uint64_t t = now_ns();
     if (t - last_tick > 100000000u) {
       tick_all(g);
@@ -470,7 +500,8 @@ static int cmp_u32(const void *a, const void *b) {
 }
 
 static double pct(const uint32_t *v, size_t n, double p) {
-  if (!n) return 0;
+  if (!n)
+    return 0;
   size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
   return (double)v[i] / 1000.0; /* us */
 }
@@ -483,43 +514,70 @@ static bool idle_open_done(lg *g) {
 static bool echo_done(lg *g) { return !g->running; }
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: bench_loadgen [--mode echo|churn|idle] [--host 127.0.0.1] --port P\n"
-          "  [--conns N (100)] [--inflight K (1)] [--size BYTES (20)] [--binary|--text]\n"
-          "  [--duration S (3)] [--warmup S (0.5)] [--messages M] [--server-pid PID]\n"
-          "  [--addrs A (4, idle)] [--open-at-once C (64, idle)] [--hold S (1, idle)]\n"
-          "  [--timeout S (60)]\n");
+  fprintf(stderr, "usage: bench_loadgen [--mode echo|churn|idle] [--host 127.0.0.1] --port P\n"
+                  "  [--conns N (100)] [--inflight K (1)] [--size BYTES (20)] [--binary|--text]\n"
+                  "  [--duration S (3)] [--warmup S (0.5)] [--messages M] [--server-pid PID]\n"
+                  "  [--addrs A (4, idle)] [--open-at-once C (64, idle)] [--hold S (1, idle)]\n"
+                  "  [--timeout S (60)]\n");
 }
 
 static int parse_args(lg_opts *o, int argc, char **argv) {
-  *o = (lg_opts){.mode = MODE_ECHO, .host = "127.0.0.1", .conns = 100, .inflight = 1, .size = 20,
-                 .duration = 3, .warmup = 0.5, .addrs = 4, .open_at_once = 64, .hold = 1,
+  *o = (lg_opts){.mode = MODE_ECHO,
+                 .host = "127.0.0.1",
+                 .conns = 100,
+                 .inflight = 1,
+                 .size = 20,
+                 .duration = 3,
+                 .warmup = 0.5,
+                 .addrs = 4,
+                 .open_at_once = 64,
+                 .hold = 1,
                  .timeout = 60};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (strcmp(a, name) == 0 && v && ++i)
     if (ARG("--mode")) {
-      if (strcmp(v, "echo") == 0) o->mode = MODE_ECHO;
-      else if (strcmp(v, "churn") == 0) o->mode = MODE_CHURN;
-      else if (strcmp(v, "idle") == 0) o->mode = MODE_IDLE;
-      else return -1;
-    } else if (ARG("--host")) o->host = v;
-    else if (ARG("--port")) o->port = atoi(v);
-    else if (ARG("--conns")) o->conns = atoi(v);
-    else if (ARG("--inflight")) o->inflight = atoi(v);
-    else if (ARG("--size")) o->size = (size_t)strtoull(v, NULL, 10);
-    else if (ARG("--duration")) o->duration = atof(v);
-    else if (ARG("--warmup")) o->warmup = atof(v);
-    else if (ARG("--messages")) o->messages = strtoull(v, NULL, 10);
-    else if (ARG("--server-pid")) o->server_pid = atoi(v);
-    else if (ARG("--addrs")) o->addrs = atoi(v);
-    else if (ARG("--open-at-once")) o->open_at_once = atoi(v);
-    else if (ARG("--hold")) o->hold = atof(v);
-    else if (ARG("--timeout")) o->timeout = atof(v);
-    else if (strcmp(a, "--binary") == 0) o->binary = true;
-    else if (strcmp(a, "--text") == 0) o->binary = false;
-    else return -1;
+      if (strcmp(v, "echo") == 0)
+        o->mode = MODE_ECHO;
+      else if (strcmp(v, "churn") == 0)
+        o->mode = MODE_CHURN;
+      else if (strcmp(v, "idle") == 0)
+        o->mode = MODE_IDLE;
+      else
+        return -1;
+    } else if (ARG("--host"))
+      o->host = v;
+    else if (ARG("--port"))
+      o->port = atoi(v);
+    else if (ARG("--conns"))
+      o->conns = atoi(v);
+    else if (ARG("--inflight"))
+      o->inflight = atoi(v);
+    else if (ARG("--size"))
+      o->size = (size_t)strtoull(v, NULL, 10);
+    else if (ARG("--duration"))
+      o->duration = atof(v);
+    else if (ARG("--warmup"))
+      o->warmup = atof(v);
+    else if (ARG("--messages"))
+      o->messages = strtoull(v, NULL, 10);
+    else if (ARG("--server-pid"))
+      o->server_pid = atoi(v);
+    else if (ARG("--addrs"))
+      o->addrs = atoi(v);
+    else if (ARG("--open-at-once"))
+      o->open_at_once = atoi(v);
+    else if (ARG("--hold"))
+      o->hold = atof(v);
+    else if (ARG("--timeout"))
+      o->timeout = atof(v);
+    else if (strcmp(a, "--binary") == 0)
+      o->binary = true;
+    else if (strcmp(a, "--text") == 0)
+      o->binary = false;
+    else
+      return -1;
 #undef ARG
   }
   if (o->port <= 0 || o->port > 65535 || o->conns <= 0 || o->inflight <= 0 || o->addrs <= 0 ||
@@ -558,8 +616,10 @@ int main(int argc, char **argv) {
   g.conns = ws__calloc(NULL, (size_t)g.nconns, sizeof *g.conns);
   g.rbuf = ws__malloc(NULL, READ_BUF);
   g.payload = ws__malloc(NULL, g.o.size ? g.o.size : 1);
-  if (g.o.mode == MODE_ECHO && g.o.inflight == 1) g.lat = ws__malloc(NULL, LAT_MAX * sizeof *g.lat);
-  if (g.ep < 0 || !g.conns || !g.rbuf || !g.payload || (g.o.mode == MODE_ECHO && g.o.inflight == 1 && !g.lat)) {
+  if (g.o.mode == MODE_ECHO && g.o.inflight == 1)
+    g.lat = ws__malloc(NULL, LAT_MAX * sizeof *g.lat);
+  if (g.ep < 0 || !g.conns || !g.rbuf || !g.payload ||
+      (g.o.mode == MODE_ECHO && g.o.inflight == 1 && !g.lat)) {
     fprintf(stderr, "bench_loadgen: out of memory\n");
     return 1;
   }
@@ -572,7 +632,9 @@ int main(int argc, char **argv) {
   }
   uint64_t t0 = now_ns();
   uint64_t hard_end = t0 + (uint64_t)(g.o.timeout * 1e9);
-  const char *mode_name = g.o.mode == MODE_ECHO ? "echo" : g.o.mode == MODE_CHURN ? "churn" : "idle";
+  const char *mode_name = g.o.mode == MODE_ECHO    ? "echo"
+                          : g.o.mode == MODE_CHURN ? "churn"
+                                                   : "idle";
   double ccpu0, scpu0, wall;
   long rss0 = -1, rss1 = -1;
   g.running = true;
@@ -584,7 +646,8 @@ int main(int argc, char **argv) {
     while (started < g.nconns && now_ns() < hard_end) {
       uint64_t done = g.st.opened + g.st.hs_fail + g.st.connect_fail;
       while (started < g.nconns && (uint64_t)started - done < (uint64_t)g.o.open_at_once) {
-        if (start_connect(&g.conns[started]) != 0) g.st.connect_fail++;
+        if (start_connect(&g.conns[started]) != 0)
+          g.st.connect_fail++;
         started++;
       }
       run_loop(&g, now_ns() + 1000000u, NULL);
@@ -600,7 +663,8 @@ int main(int argc, char **argv) {
   } else {
     if (g.o.mode == MODE_ECHO) {
       for (int i = 0; i < g.nconns; i++)
-        if (start_connect(&g.conns[i]) != 0) g.st.connect_fail++;
+        if (start_connect(&g.conns[i]) != 0)
+          g.st.connect_fail++;
       /* every connection open before the clock starts */
       run_loop(&g, t0 + 10000000000ull, idle_open_done);
     }
@@ -631,7 +695,8 @@ int main(int argc, char **argv) {
       run_loop(&g, now_ns() + 10000000u, NULL);
       busy = false;
       for (int i = 0; i < g.nconns; i++)
-        if (g.conns[i].fd >= 0) busy = true;
+        if (g.conns[i].fd >= 0)
+          busy = true;
     }
   }
   uint64_t count = g.o.mode == MODE_CHURN ? st.clean : st.msgs;
@@ -649,7 +714,8 @@ int main(int argc, char **argv) {
            (double)st.bytes / wall / 1e6);
   }
   if (g.o.mode == MODE_CHURN)
-    printf(" clean=%llu unclean=%llu", (unsigned long long)st.clean, (unsigned long long)st.unclean);
+    printf(" clean=%llu unclean=%llu", (unsigned long long)st.clean,
+           (unsigned long long)st.unclean);
   if (g.lat && g.nlat) {
     qsort(g.lat, g.nlat, sizeof *g.lat, cmp_u32);
     printf(" p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f", pct(g.lat, g.nlat, 50),
@@ -658,7 +724,8 @@ int main(int argc, char **argv) {
   printf(" client_cpu=%.2f server_cpu=%.2f", client_util, server_util);
   if (scpu >= 0 && count && g.o.mode != MODE_IDLE)
     printf(" server_us_per_msg=%.3f", scpu * 1e6 / (double)count);
-  if (count && g.o.mode != MODE_IDLE) printf(" client_us_per_msg=%.3f", ccpu * 1e6 / (double)count);
+  if (count && g.o.mode != MODE_IDLE)
+    printf(" client_us_per_msg=%.3f", ccpu * 1e6 / (double)count);
   /* the load generator used (nearly) all of its core: the server may be faster than shown */
   printf(" client_bound=%d", client_util > 0.9 ? 1 : 0);
   printf(" errors=%llu bad_echo=%llu hs_fail=%llu connect_fail=%llu\n",
@@ -668,8 +735,10 @@ int main(int argc, char **argv) {
 
   for (int i = 0; i < g.nconns; i++) {
     lg_conn *c = &g.conns[i];
-    if (c->fd >= 0) close(c->fd);
-    if (c->ws) ws_conn_free(c->ws);
+    if (c->fd >= 0)
+      close(c->fd);
+    if (c->ws)
+      ws_conn_free(c->ws);
   }
   ws__free(NULL, g.lat);
   ws__free(NULL, g.payload);

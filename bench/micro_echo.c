@@ -43,13 +43,15 @@ static int on_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *data, s
 
 static void one_read(echo_ctx *e, ws_conn *c) {
   memcpy(e->work, e->pristine, e->len);
-  if (e->copy_only) return;
+  if (e->copy_only)
+    return;
   ws_conn_recv(c, e->work, e->len);
   ws_slice sl[16];
   int n;
   while ((n = ws_conn_pending_out(c, sl, 16)) > 0) {
     size_t tot = 0;
-    for (int i = 0; i < n; i++) tot += sl[i].len;
+    for (int i = 0; i < n; i++)
+      tot += sl[i].len;
     e->out_bytes += tot;
     ws_conn_consume_out(c, tot);
   }
@@ -61,7 +63,8 @@ static ws_conn *setup(echo_ctx *e, size_t size, size_t per_read, bool copy_only)
   size_t cap = per_read * (size + WS__FRAME_HDR_MAX);
   e->pristine = ws__malloc(NULL, cap);
   e->work = ws__malloc(NULL, cap);
-  if (!e->pristine || !e->work) return NULL;
+  if (!e->pristine || !e->work)
+    return NULL;
   uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
   ws_opcode op = size >= 1024 ? WS_OP_BINARY : WS_OP_TEXT;
   size_t off = 0;
@@ -102,7 +105,8 @@ static int cmp_d(const void *a, const void *b) {
 static double timed(size_t size, size_t per_read, bool copy_only, uint64_t *echoed) {
   echo_ctx e;
   ws_conn *c = setup(&e, size, per_read, copy_only);
-  if (!c) exit(1);
+  if (!c)
+    exit(1);
   double per[7];
   for (int r = 0; r < 7; r++) {
     long reads = 0;
@@ -128,21 +132,29 @@ int main(int argc, char **argv) {
   unsigned long long count = 0;
   bool copy_only = false;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) size = (size_t)strtoul(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) count = strtoull(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--per-read") == 0 && i + 1 < argc) per_read = (size_t)strtoul(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--copy-only") == 0) copy_only = true;
+    if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
+      size = (size_t)strtoul(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
+      count = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--per-read") == 0 && i + 1 < argc)
+      per_read = (size_t)strtoul(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--copy-only") == 0)
+      copy_only = true;
     else {
-      fprintf(stderr, "usage: bench_micro_echo [--size S --count N [--per-read K] [--copy-only]]\n");
+      fprintf(stderr,
+              "usage: bench_micro_echo [--size S --count N [--per-read K] [--copy-only]]\n");
       return 2;
     }
   }
   if (count) {
-    if (size == 0 || per_read == 0 || size > (64u << 20)) return 2;
+    if (size == 0 || per_read == 0 || size > (64u << 20))
+      return 2;
     echo_ctx e;
     ws_conn *c = setup(&e, size, per_read, copy_only);
-    if (!c) return 1;
-    for (unsigned long long m = 0; m < count; m += per_read) one_read(&e, c);
+    if (!c)
+      return 1;
+    for (unsigned long long m = 0; m < count; m += per_read)
+      one_read(&e, c);
     printf("echoed=%llu out_bytes=%llu failed=%d\n", (unsigned long long)e.echoed,
            (unsigned long long)e.out_bytes, ws_conn_failed(c) ? 1 : 0);
     int bad = ws_conn_failed(c) || (!copy_only && e.echoed == 0);
@@ -156,7 +168,8 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 2; k++) {
     uint64_t echoed = 0, dummy = 0;
     double t = timed(sizes[k], reads[k], false, &echoed) - timed(sizes[k], reads[k], true, &dummy);
-    if (echoed == 0) return 1;
+    if (echoed == 0)
+      return 1;
     double per_msg = t / (double)reads[k];
     printf("%-8zu %-9zu %12.1f %12.2f %10.2f\n", sizes[k], reads[k], per_msg * 1e9, 1e-6 / per_msg,
            (double)sizes[k] / per_msg / 1e9);

@@ -49,7 +49,8 @@ static size_t build(uint8_t *out, size_t n, size_t payload) {
   uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
   for (size_t i = 0; i < n; i++) {
     off += ws__frame_build(out + off, true, 0, WS_OP_TEXT, key, payload);
-    for (size_t j = 0; j < payload; j++) out[off + j] = (uint8_t)(('a' + (j % 26)) ^ key[j & 3]);
+    for (size_t j = 0; j < payload; j++)
+      out[off + j] = (uint8_t)(('a' + (j % 26)) ^ key[j & 3]);
     off += payload;
   }
   return off;
@@ -75,7 +76,8 @@ static double pass_hdr(bench_ctx *b, ws_conn *c) {
   while (off < b->len) {
     ws__frame_hdr h;
     int r = ws__frame_parse(b->pristine + off, b->len - off, &h);
-    if (r <= 0) break;
+    if (r <= 0)
+      break;
     acc += h.len ^ h.opcode;
     off += (size_t)r + (size_t)h.len;
     n++;
@@ -102,7 +104,8 @@ static double pass_recv(bench_ctx *b, ws_conn *c) {
 /* Median over reps of (seconds per pass) for passes repeated for >= 0.2 s. */
 static double measure(bench_ctx *b, ws_conn *c, pass_fn fn, int reps) {
   double per[32];
-  if (reps > 32) reps = 32;
+  if (reps > 32)
+    reps = 32;
   for (int r = 0; r < reps; r++) {
     double tot = 0;
     long passes = 0;
@@ -120,10 +123,13 @@ int main(int argc, char **argv) {
   size_t frames = 4096;
   int reps = 7;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--frames") == 0) frames = (size_t)strtoul(argv[i + 1], NULL, 10);
-    else if (strcmp(argv[i], "--reps") == 0) reps = atoi(argv[i + 1]);
+    if (strcmp(argv[i], "--frames") == 0)
+      frames = (size_t)strtoul(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--reps") == 0)
+      reps = atoi(argv[i + 1]);
   }
-  if (frames == 0 || reps <= 0) return 2;
+  if (frames == 0 || reps <= 0)
+    return 2;
   printf("frame parsing, %zu masked text frames per buffer, median of %d reps\n", frames, reps);
   printf("%-8s %-6s %12s %10s %12s\n", "payload", "what", "Mframes/s", "ns/frame", "GB/s(wire)");
   const size_t sizes[] = {2, 20, 125};
@@ -134,7 +140,8 @@ int main(int argc, char **argv) {
     size_t cap = frames * (sizes[si] + WS__FRAME_HDR_MAX);
     b.pristine = ws__malloc(NULL, cap);
     b.work = ws__malloc(NULL, cap);
-    if (!b.pristine || !b.work) return 1;
+    if (!b.pristine || !b.work)
+      return 1;
     b.len = build(b.pristine, frames, sizes[si]);
     ws_conn_options o;
     ws_conn_options_init(&o, WS_ROLE_SERVER);
@@ -142,7 +149,8 @@ int main(int argc, char **argv) {
     memset(&cb, 0, sizeof cb);
     cb.on_message = on_message;
     ws_conn *c = ws_conn_new(&o, &cb, &b, 0);
-    if (!c) return 1;
+    if (!c)
+      return 1;
     double t_hdr = measure(&b, c, pass_hdr, reps);
     double t_copy = measure(&b, c, pass_copy, reps);
     double t_recv = measure(&b, c, pass_recv, reps) - t_copy;

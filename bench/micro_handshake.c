@@ -69,7 +69,8 @@ static long op_full(hs_case *c) {
   ws_server_handshake_options o;
   ws_server_handshake_options_init(&o);
   ws_server_handshake *h = ws_server_handshake_new(&o, NULL);
-  if (!h) return -1;
+  if (!h)
+    return -1;
   size_t used = 0, rlen = 0;
   int rc = ws_server_handshake_recv(h, c->req, c->len, &used);
   const uint8_t *resp = ws_server_handshake_response(h, &rlen);
@@ -92,13 +93,16 @@ static int cmp_d(const void *a, const void *b) {
 /* Median seconds per operation; -1 if the operation fails. */
 static double measure(hs_case *c, op_fn fn, int reps) {
   double per[32];
-  if (reps > 32) reps = 32;
-  if (fn(c) < 0) return -1;
+  if (reps > 32)
+    reps = 32;
+  if (fn(c) < 0)
+    return -1;
   for (int r = 0; r < reps; r++) {
     long n = 0;
     double t0 = now_s(), t;
     do {
-      for (int i = 0; i < 64; i++) c->sink += fn(c);
+      for (int i = 0; i < 64; i++)
+        c->sink += fn(c);
       n += 64;
     } while ((t = now_s() - t0) < 0.2);
     per[r] = t / (double)n;
@@ -109,8 +113,10 @@ static double measure(hs_case *c, op_fn fn, int reps) {
 
 int main(int argc, char **argv) {
   int reps = 7;
-  if (argc == 3 && strcmp(argv[1], "--reps") == 0) reps = atoi(argv[2]);
-  if (reps <= 0) return 2;
+  if (argc == 3 && strcmp(argv[1], "--reps") == 0)
+    reps = atoi(argv[2]);
+  if (reps <= 0)
+    return 2;
   hs_case cases[2] = {{(const uint8_t *)req_min, sizeof req_min - 1, 0},
                       {(const uint8_t *)req_browser, sizeof req_browser - 1, 0}};
   const char *case_names[2] = {"minimal", "browser"};

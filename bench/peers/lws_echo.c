@@ -36,9 +36,11 @@ static void on_term(int sig) {
 static int append(struct sess *s, const void *in, size_t len) {
   if (s->cur_len + len > s->cur_cap) {
     size_t cap = s->cur_cap ? s->cur_cap : 4096;
-    while (cap < s->cur_len + len) cap *= 2;
+    while (cap < s->cur_len + len)
+      cap *= 2;
     unsigned char *n = realloc(s->cur, sizeof(struct msg) + LWS_PRE + cap);
-    if (!n) return -1;
+    if (!n)
+      return -1;
     s->cur = n;
     s->cur_cap = cap;
   }
@@ -52,57 +54,69 @@ static int cb_echo(struct lws *wsi, enum lws_callback_reasons reason, void *user
                    size_t len) {
   struct sess *s = user;
   switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
-      memset(s, 0, sizeof(*s));
-      break;
-    case LWS_CALLBACK_RECEIVE: {
-      if (append(s, in, len) != 0) return -1;
-      if (lws_is_final_fragment(wsi)) {
-        struct msg *m = (struct msg *)s->cur;
-        m->next = NULL;
-        m->len = s->cur_len;
-        m->binary = lws_frame_is_binary(wsi);
-        if (s->tail) s->tail->next = m; else s->head = m;
-        s->tail = m;
-        s->cur = NULL;
-        s->cur_len = s->cur_cap = 0;
-        lws_callback_on_writable(wsi);
-      }
-      break;
-    }
-    case LWS_CALLBACK_SERVER_WRITEABLE: {
-      struct msg *m = s->head;
-      if (!m) break;
-      int n = lws_write(wsi, m->data + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-      if (n < (int)m->len) return -1;
-      s->head = m->next;
-      if (!s->head) s->tail = NULL;
-      free(m);
-      if (s->head) lws_callback_on_writable(wsi);
-      break;
-    }
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-      if (len >= 2) s->close_code = ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1];
-      break;
-    case LWS_CALLBACK_CLOSED:
-      if (s->close_code == 1000) closes_clean++; else closes_other++;
-      while (s->head) {
-        struct msg *m = s->head;
-        s->head = m->next;
-        free(m);
-      }
-      free(s->cur);
+  case LWS_CALLBACK_ESTABLISHED:
+    memset(s, 0, sizeof(*s));
+    break;
+  case LWS_CALLBACK_RECEIVE: {
+    if (append(s, in, len) != 0)
+      return -1;
+    if (lws_is_final_fragment(wsi)) {
+      struct msg *m = (struct msg *)s->cur;
+      m->next = NULL;
+      m->len = s->cur_len;
+      m->binary = lws_frame_is_binary(wsi);
+      if (s->tail)
+        s->tail->next = m;
+      else
+        s->head = m;
+      s->tail = m;
       s->cur = NULL;
+      s->cur_len = s->cur_cap = 0;
+      lws_callback_on_writable(wsi);
+    }
+    break;
+  }
+  case LWS_CALLBACK_SERVER_WRITEABLE: {
+    struct msg *m = s->head;
+    if (!m)
       break;
-    default:
-      break;
+    int n =
+        lws_write(wsi, m->data + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    if (n < (int)m->len)
+      return -1;
+    s->head = m->next;
+    if (!s->head)
+      s->tail = NULL;
+    free(m);
+    if (s->head)
+      lws_callback_on_writable(wsi);
+    break;
+  }
+  case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+    if (len >= 2)
+      s->close_code = ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1];
+    break;
+  case LWS_CALLBACK_CLOSED:
+    if (s->close_code == 1000)
+      closes_clean++;
+    else
+      closes_other++;
+    while (s->head) {
+      struct msg *m = s->head;
+      s->head = m->next;
+      free(m);
+    }
+    free(s->cur);
+    s->cur = NULL;
+    break;
+  default:
+    break;
   }
   return 0;
 }
 
 static const struct lws_protocols protocols[] = {
-    {"echo", cb_echo, sizeof(struct sess), 65536, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0}};
+    {"echo", cb_echo, sizeof(struct sess), 65536, 0, NULL, 0}, {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 int main(int argc, char **argv) {
   struct lws_context_creation_info info;
