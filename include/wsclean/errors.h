@@ -72,9 +72,9 @@ WS_BEGIN_DECLS
     "header name is not a token, its value holds CR/LF/NUL, or it is reserved to the handshake")   \
   X(HTTP_MALFORMED, -109, "malformed HTTP message head (RFC 7230 3)")                              \
   X(HTTP_OBS_FOLD, -110, "HTTP header uses obsolete line folding (RFC 7230 3.2.4)")                \
-  X(HTTP_HEAD_TOO_LARGE, -111, "HTTP head is larger than the limit (431)")                         \
-  X(HTTP_TOO_MANY_HEADERS, -112, "HTTP head has more header fields than the limit (431)")          \
-  X(HTTP_URI_TOO_LONG, -113, "HTTP request line is longer than the limit (414)")                   \
+  X(HTTP_HEAD_TOO_LARGE, -111, "HTTP head is larger than the size limit")                          \
+  X(HTTP_TOO_MANY_HEADERS, -112, "HTTP head has more header fields than the limit")                \
+  X(HTTP_URI_TOO_LONG, -113, "HTTP request line is longer than the limit")                         \
   X(HS_STATUS, -114, "server did not answer 101 Switching Protocols (RFC 6455 4.1)")               \
   X(HS_UPGRADE, -115, "Upgrade header is missing or not \"websocket\" (RFC 6455 4.1, 4.2.1)")      \
   X(HS_CONNECTION, -116,                                                                           \
@@ -89,13 +89,13 @@ WS_BEGIN_DECLS
   X(HS_EXTENSION_SYNTAX, -121, "Sec-WebSocket-Extensions is malformed (RFC 6455 9.1)")             \
   X(HS_EXTENSION_REQUIRED, -122,                                                                   \
     "server did not accept an extension the client requires: close with 1010 (RFC 6455 7.4.1)")    \
-  X(HS_METHOD, -123, "WebSocket request method is not GET (RFC 6455 4.1): 405")                    \
+  X(HS_METHOD, -123, "WebSocket request method is not GET (RFC 6455 4.1)")                         \
   X(HS_HTTP_VERSION, -124, "WebSocket request is not HTTP/1.1 or later (RFC 6455 4.1)")            \
   X(HS_HOST, -125, "Host header is missing (RFC 7230 5.4)")                                        \
   X(HS_KEY, -126, "Sec-WebSocket-Key is missing or not base64 of 16 bytes (RFC 6455 4.2.1)")       \
-  X(HS_VERSION, -127, "Sec-WebSocket-Version is missing or not 13 (RFC 6455 4.4): 426")            \
+  X(HS_VERSION, -127, "Sec-WebSocket-Version is missing or not 13 (RFC 6455 4.4)")                 \
   X(HS_DUPLICATE, -128, "a header that must appear once appears more than once (RFC 6455 11.3)")   \
-  X(HS_ORIGIN, -129, "the Origin is not allowed (RFC 6455 4.2.2, 10.2): 403")                      \
+  X(HS_ORIGIN, -129, "the Origin is not allowed (RFC 6455 4.2.2, 10.2)")                           \
   X(HS_REFUSED, -130, "the application refused the WebSocket request")                             \
   X(HS_NOT_UPGRADE, -131, "a plain HTTP request, not a WebSocket upgrade")                         \
   X(HS_PROTOCOL_SYNTAX, -132, "Sec-WebSocket-Protocol is malformed (RFC 6455 4.1)")                \
