@@ -205,11 +205,13 @@ static long limit_result(int rc, const cursor *c, size_t len, const uint8_t *buf
 
 long ws__http_parse_request(const uint8_t *buf, size_t len, const ws__http_limits *lim,
                             ws_http_request *req, ws_header *headers) {
+  memset(req, 0, sizeof *req);
+  if (len == 0) /* buf may be NULL: no pointer arithmetic on it */
+    return WS_ERR_AGAIN;
   cursor c = {buf, buf + len};
   int rc;
   size_t line_len = 0;
   bool line_done = false;
-  memset(req, 0, sizeof *req);
 
   /* request-line = method SP request-target SP HTTP-version CRLF (RFC 7230 3.1.1) */
   const uint8_t *m = c.p;
@@ -264,9 +266,11 @@ out:
 
 long ws__http_parse_response(const uint8_t *buf, size_t len, const ws__http_limits *lim,
                              ws__http_response *res, ws_header *headers) {
+  memset(res, 0, sizeof *res);
+  if (len == 0)
+    return WS_ERR_AGAIN;
   cursor c = {buf, buf + len};
   int rc;
-  memset(res, 0, sizeof *res);
   ws__http_limits l = *lim;
   l.max_request_line = 0; /* the status line counts against the head limit only */
 
