@@ -9,8 +9,8 @@ static const char *const protos[] = {"chat", "superchat"};
 
 static int accept_ext(void *ud, const ws_ext_offer *offer, ws_ext_list *response) {
   (void)ud;
-  if (offer->num_params && ws_ext_list_add_param(response, offer->params[0].name,
-                                                 offer->params[0].name_len, NULL, 0))
+  if (offer->num_params &&
+      ws_ext_list_add_param(response, offer->params[0].name, offer->params[0].name_len, NULL, 0))
     return 0;
   return offer->num_params % 2 ? 1 : 0;
 }
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ws__http_limits lim = {8192, 100, 4096};
   ws_header hd[100];
   ws_http_request req;
-  long n = ws__http_parse_request(copy, size, &lim, &req, hd);
+  long n = ws__http_parse_request(copy, size, &lim, &req, hd, NULL);
   if (n > 0 && (size_t)n > size)
     abort();
   /* 2. the server handshake, fed in two pieces split where the first byte says */

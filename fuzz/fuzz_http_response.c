@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ws__http_limits lim = {8192, 100, 0};
   ws_header hd[100];
   ws__http_response res;
-  long n = ws__http_parse_response(copy, size, &lim, &res, hd);
+  long n = ws__http_parse_response(copy, size, &lim, &res, hd, NULL);
   if (n > 0 && ((size_t)n > size || res.status < 0 || res.status > 999))
     abort();
 

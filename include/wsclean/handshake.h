@@ -33,7 +33,8 @@
 
 WS_BEGIN_DECLS
 
-/* ---- slices ----------------------------------------------------------------------------------- */
+/* ---- slices -----------------------------------------------------------------------------------
+ */
 
 /* One header field. In parsed messages the slices point into the caller's (or the handshake's)
  * buffer; the value has no leading or trailing whitespace. */
@@ -51,8 +52,8 @@ typedef struct ws_str {
 } ws_str;
 
 /* Default limits. */
-#define WS_HTTP_DEFAULT_MAX_HEAD 8192u
-#define WS_HTTP_DEFAULT_MAX_HEADERS 100u
+#define WS_HTTP_DEFAULT_MAX_HEAD         8192u
+#define WS_HTTP_DEFAULT_MAX_HEADERS      100u
 #define WS_HTTP_DEFAULT_MAX_REQUEST_LINE 4096u
 
 /* ---- URLs (WHATWG WebSocket constructor) -------------------------------------------------------
@@ -67,11 +68,11 @@ typedef struct ws_str {
  * Authorization header instead), a bad host (WS_ERR_URL_HOST), a bad port (WS_ERR_URL_PORT),
  * anything else that is not a URL (WS_ERR_URL_MALFORMED). Each is a SyntaxError in a browser. */
 typedef struct ws_url {
-  bool secure;          /* wss (or https) */
-  bool ipv6;            /* host is an IPv6 literal (host holds it without brackets) */
-  uint16_t port;        /* the explicit port, or 80 / 443 */
-  bool default_port;    /* port is the scheme's default (the Host header then omits it) */
-  const char *host;     /* NUL-terminated, lower-cased */
+  bool secure;       /* wss (or https) */
+  bool ipv6;         /* host is an IPv6 literal (host holds it without brackets) */
+  uint16_t port;     /* the explicit port, or 80 / 443 */
+  bool default_port; /* port is the scheme's default (the Host header then omits it) */
+  const char *host;  /* NUL-terminated, lower-cased */
   size_t host_len;
   const char *resource; /* path + "?" + query, NUL-terminated, at least "/" */
   size_t resource_len;
@@ -98,12 +99,13 @@ WS_API int ws_protocols_validate(const char *const *protocols, size_t n, size_t 
  * The pointers inside point into the list: do not copy a ws_ext_list with memcpy/assignment. */
 #define WS_EXT_MAX_OFFERS 16
 #define WS_EXT_MAX_PARAMS 64
-#define WS_EXT_MAX_TEXT 1024
+#define WS_EXT_MAX_TEXT   1024
 
 typedef struct ws_ext_param {
   const char *name; /* NUL-terminated token */
   size_t name_len;
-  const char *value; /* NUL-terminated, unquoted and unescaped; NULL for a parameter without value */
+  const char
+      *value; /* NUL-terminated, unquoted and unescaped; NULL for a parameter without value */
   size_t value_len;
 } ws_ext_param;
 
@@ -166,7 +168,8 @@ typedef struct ws_extension {
   void *ud;
 } ws_extension;
 
-/* ---- plain HTTP (requests that are not upgrades, and responses) -------------------------------- */
+/* ---- plain HTTP (requests that are not upgrades, and responses) --------------------------------
+ */
 
 /* A parsed request head; every slice points into the buffer it was parsed from. */
 typedef struct ws_http_request {
@@ -187,35 +190,38 @@ typedef struct ws_http_request {
 WS_API const char *ws_http_request_header(const ws_http_request *r, const char *name, size_t *len);
 
 /* Write a response head "HTTP/1.1 <status> <reason>", Content-Type (if not NULL), Content-Length,
- * the extra headers (names must be tokens and values hold no CR, LF or NUL: WS_ERR_HS_HEADER_INVALID)
- * and the blank line into out[0..cap). The caller sends the body after it. Returns the length
- * written or WS_ERR_LIMIT when cap is too small; WS_ERR_INVAL for a status outside 100..599. */
+ * the extra headers (names must be tokens and values hold no CR, LF or NUL:
+ * WS_ERR_HS_HEADER_INVALID) and the blank line into out[0..cap). The caller sends the body after
+ * it. Returns the length written or WS_ERR_LIMIT when cap is too small; WS_ERR_INVAL for a status
+ * outside 100..599. */
 WS_API long ws_http_response_head(char *out, size_t cap, int status, const char *content_type,
-                                  uint64_t content_length, const ws_header *extra, size_t num_extra);
+                                  uint64_t content_length, const ws_header *extra,
+                                  size_t num_extra);
 /* The standard reason phrase ("Not Found"), "" for unknown codes. */
 WS_API const char *ws_http_reason(int status);
 
-/* ---- client ------------------------------------------------------------------------------------ */
+/* ---- client ------------------------------------------------------------------------------------
+ */
 
 typedef struct ws_client_handshake ws_client_handshake;
 
 typedef struct ws_client_handshake_options {
-  size_t size;               /* sizeof(ws_client_handshake_options), set by _init */
-  const char *url;           /* required, NUL-terminated (see ws_url_parse) */
-  ws_random_cb random;       /* required: 16 bytes for Sec-WebSocket-Key (RFC 6455 4.1 says a
-                                fresh random nonce per connection) */
+  size_t size;         /* sizeof(ws_client_handshake_options), set by _init */
+  const char *url;     /* required, NUL-terminated (see ws_url_parse) */
+  ws_random_cb random; /* required: 16 bytes for Sec-WebSocket-Key (RFC 6455 4.1 says a
+                          fresh random nonce per connection) */
   void *random_ud;
-  const char *origin;        /* NULL (default): no Origin header */
+  const char *origin;           /* NULL (default): no Origin header */
   const char *const *protocols; /* subprotocols offered, in preference order; default none */
   size_t num_protocols;
   const ws_extension *extensions; /* offered in this order; default none */
   size_t num_extensions;
-  const ws_header *headers;  /* extra request headers (e.g. Authorization, Cookie), default none.
-                                Names must be tokens, values must not hold CR, LF or NUL, and the
-                                handshake's own headers may not be given here */
+  const ws_header *headers; /* extra request headers (e.g. Authorization, Cookie), default none.
+                               Names must be tokens, values must not hold CR, LF or NUL, and the
+                               handshake's own headers may not be given here */
   size_t num_headers;
-  size_t max_head;           /* response head limit, default 8192 bytes */
-  size_t max_headers;        /* response header count limit, default 100 */
+  size_t max_head;    /* response head limit, default 8192 bytes */
+  size_t max_headers; /* response header count limit, default 100 */
 } ws_client_handshake_options;
 
 WS_API void ws_client_handshake_options_init(ws_client_handshake_options *o);
@@ -260,7 +266,8 @@ WS_API const ws_header *ws_client_handshake_headers(const ws_client_handshake *h
 /* One line saying what went wrong (which header, what it held), "" when nothing did. */
 WS_API const char *ws_client_handshake_detail(const ws_client_handshake *h);
 
-/* ---- server ------------------------------------------------------------------------------------ */
+/* ---- server ------------------------------------------------------------------------------------
+ */
 
 typedef struct ws_server_handshake ws_server_handshake;
 
@@ -272,16 +279,16 @@ WS_API int ws_server_reply_add_header(ws_server_reply *r, const char *name, size
                                       const char *value, size_t value_len);
 
 typedef struct ws_server_handshake_options {
-  size_t size;               /* sizeof(ws_server_handshake_options), set by _init */
-  size_t max_head;           /* request head limit, default 8192 bytes -> 431 */
-  size_t max_headers;        /* header field count limit, default 100 -> 431 */
-  size_t max_request_line;   /* default 4096 bytes -> 414 */
+  size_t size;             /* sizeof(ws_server_handshake_options), set by _init */
+  size_t max_head;         /* request head limit, default 8192 bytes -> 431 */
+  size_t max_headers;      /* header field count limit, default 100 -> 431 */
+  size_t max_request_line; /* default 4096 bytes -> 414 */
   /* Origins allowed (exact, case-insensitive ASCII compare, e.g. "https://example.com");
    * NULL/0 (default): any. A request with an Origin not in the list gets 403. A request with no
    * Origin (not a browser) is allowed unless require_origin. */
   const char *const *allowed_origins;
   size_t num_allowed_origins;
-  bool require_origin;       /* default false */
+  bool require_origin; /* default false */
   /* Accept or refuse by path, Origin or any header, and add response headers. Return 0 to go on,
    * or an HTTP status 400..599 to refuse (403 Forbidden, 404 Not Found, 401...): the answer is
    * that status with a short body, and ws_server_handshake_recv returns WS_ERR_HS_REFUSED.
@@ -295,7 +302,7 @@ typedef struct ws_server_handshake_options {
   size_t num_protocols;
   const ws_extension *extensions; /* supported extensions; default none */
   size_t num_extensions;
-  void *ud;                  /* passed to the hooks */
+  void *ud; /* passed to the hooks */
 } ws_server_handshake_options;
 
 WS_API void ws_server_handshake_options_init(ws_server_handshake_options *o);
@@ -331,7 +338,8 @@ WS_API const ws_ext_list *ws_server_handshake_extensions(const ws_server_handsha
 WS_API uint8_t ws_server_handshake_rsv(const ws_server_handshake *h);
 WS_API const char *ws_server_handshake_detail(const ws_server_handshake *h);
 
-/* ---- building blocks --------------------------------------------------------------------------- */
+/* ---- building blocks ---------------------------------------------------------------------------
+ */
 
 /* Sec-WebSocket-Accept for key (RFC 6455 4.2.2: base64(SHA-1(key + GUID))): writes 28 characters
  * and a NUL into out[29]. WS_ERR_INVAL for NULL arguments. */

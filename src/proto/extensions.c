@@ -252,8 +252,8 @@ int ws__ext_client_offers(const ws_extension *exts, size_t n, ws_ext_list *offer
     }
     for (size_t k = before; k < offers->num_offers; k++)
       if (strcmp(offers->offers[k].name, e->name) != 0) {
-        snprintf(detail, detail_cap, "extension \"%s\" offered under another name \"%s\"",
-                 e->name, offers->offers[k].name);
+        snprintf(detail, detail_cap, "extension \"%s\" offered under another name \"%s\"", e->name,
+                 offers->offers[k].name);
         return WS_ERR_INVAL;
       }
   }
@@ -337,8 +337,8 @@ int ws__ext_server_negotiate(const ws_extension *exts, size_t n, const ws_ext_li
     if (rc == WS_OK)
       rc = e->server_accept ? e->server_accept(e->ud, o, response) : 1;
     if (rc < 0) {
-      snprintf(detail, detail_cap, "Sec-WebSocket-Extensions: offer of \"%s\" refused: %s",
-               o->name, ws_strerror(rc));
+      snprintf(detail, detail_cap, "Sec-WebSocket-Extensions: offer of \"%s\" refused: %s", o->name,
+               ws_strerror(rc));
       return rc;
     }
     if (rc == 0) { /* declined: take back the name and any parameters the hook added */

@@ -12,7 +12,6 @@ int ws__ext_client_verify(const ws_extension *exts, size_t n, const ws_ext_list 
                           uint8_t *rsv, char *detail, size_t detail_cap);
 /* Server: walk the client's offers in order, ask the supported extensions, fill `response`. */
 int ws__ext_server_negotiate(const ws_extension *exts, size_t n, const ws_ext_list *offers,
-                             ws_ext_list *response, uint8_t *rsv, char *detail,
-                             size_t detail_cap);
+                             ws_ext_list *response, uint8_t *rsv, char *detail, size_t detail_cap);
 
 #endif

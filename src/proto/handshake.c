@@ -28,6 +28,19 @@ __attribute__((format(printf, 2, 3))) static void set_detail(char *d, const char
 
 static size_t or_default(size_t v, size_t d) { return v ? v : d; }
 
+/* "request head: <error> at byte 17 (0x20)": the offending byte, or the size for limits. */
+static void head_error(char *d, const char *what, int err, const uint8_t *buf, size_t len,
+                       size_t at) {
+  if (err == WS_ERR_HTTP_MALFORMED || err == WS_ERR_HTTP_OBS_FOLD) {
+    if (at < len)
+      set_detail(d, "%s head: %s, at byte %zu (0x%02x)", what, ws_strerror(err), at, buf[at]);
+    else
+      set_detail(d, "%s head: %s, at byte %zu", what, ws_strerror(err), at);
+  } else {
+    set_detail(d, "%s head: %s (%zu bytes received)", what, ws_strerror(err), len);
+  }
+}
+
 /* Headers a caller may not set: the handshake owns them (RFC 6455 4.1, 4.2.2). Content-Length and
  * Transfer-Encoding would give a body to a message that has none and desynchronise the stream. */
 static bool reserved_header(const char *name, size_t n, bool server) {
@@ -46,7 +59,8 @@ static bool reserved_header(const char *name, size_t n, bool server) {
   return !server && (ws__http_ieq(name, n, "Host") || ws__http_ieq(name, n, "Origin"));
 }
 
-/* ================================ client ======================================================= */
+/* ================================ client =======================================================
+ */
 
 struct ws_client_handshake {
   const ws_allocator *alloc;
@@ -120,7 +134,8 @@ int ws_client_handshake_start(ws_client_handshake *h, const ws_client_handshake_
     return WS_ERR_INVAL;
   }
   if (!o || o->size < sizeof *o || !o->url || !o->random) {
-    set_detail(h->detail, "options: url and random are required (ws_client_handshake_options_init)");
+    set_detail(h->detail,
+               "options: url and random are required (ws_client_handshake_options_init)");
     return WS_ERR_INVAL;
   }
   h->started = true;
@@ -157,8 +172,7 @@ int ws_client_handshake_start(ws_client_handshake *h, const ws_client_handshake_
   }
   h->exts = o->extensions;
   h->num_exts = o->num_extensions;
-  rc = ws__ext_client_offers(o->extensions, o->num_extensions, &h->offered, h->detail,
-                             DETAIL_CAP);
+  rc = ws__ext_client_offers(o->extensions, o->num_extensions, &h->offered, h->detail, DETAIL_CAP);
   if (rc)
     return client_fail(h, rc);
   h->max_head = or_default(o->max_head, WS_HTTP_DEFAULT_MAX_HEAD);
@@ -186,8 +200,9 @@ int ws_client_handshake_start(ws_client_handshake *h, const ws_client_handshake_
   if (!rc && !h->url.default_port)
     rc = ws__buf_appendf(b, ":%u", (unsigned)h->url.port);
   rc = rc ? rc
-          : ws__buf_appendf(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n",
+          : ws__buf_appendf(b,
+                            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n",
                             h->key);
   if (!rc && o->origin)
     rc = ws__buf_appendf(b, "Origin: %s\r\n", o->origin);
@@ -344,14 +359,15 @@ int ws_client_handshake_recv(ws_client_handshake *h, const uint8_t *in, size_t l
     return client_fail(h, rc);
   ws__http_limits lim = {h->max_head, h->max_headers, 0};
   ws__http_response res;
-  long r = ws__http_parse_response(h->in.data, h->in.len, &lim, &res, h->headers);
+  size_t at = 0;
+  long r = ws__http_parse_response(h->in.data, h->in.len, &lim, &res, h->headers, &at);
   if (r == WS_ERR_AGAIN) {
     if (consumed)
       *consumed = len;
     return WS_ERR_AGAIN;
   }
   if (r < 0) {
-    set_detail(h->detail, "response head: %s (after %zu bytes)", ws_strerror((int)r), h->in.len);
+    head_error(h->detail, "response", (int)r, h->in.data, h->in.len, at);
     return client_fail(h, (int)r);
   }
   /* Bytes past the head are the server's first frames: they stay with the caller. */
@@ -381,11 +397,10 @@ const ws_header *ws_client_handshake_headers(const ws_client_handshake *h, size_
     *n = h ? h->num_headers : 0;
   return h ? h->headers : NULL;
 }
-const char *ws_client_handshake_detail(const ws_client_handshake *h) {
-  return h ? h->detail : "";
-}
+const char *ws_client_handshake_detail(const ws_client_handshake *h) { return h ? h->detail : ""; }
 
-/* ================================ server ======================================================= */
+/* ================================ server =======================================================
+ */
 
 struct ws_server_reply {
   ws__buf lines; /* "Name: value\r\n" lines added by the application */
@@ -497,8 +512,8 @@ static int status_for(int err) {
 static int server_refuse(ws_server_handshake *h, int err, int status) {
   char head[512];
   char body[160];
-  int bl = snprintf(body, sizeof body, "%d %s: %s\n", status, ws_http_reason(status),
-                    ws_strerror(err));
+  int bl =
+      snprintf(body, sizeof body, "%d %s: %s\n", status, ws_http_reason(status), ws_strerror(err));
   if (bl < 0 || (size_t)bl >= sizeof body)
     bl = (int)sizeof body - 1;
   ws_header extra[2];
@@ -525,7 +540,9 @@ static int server_refuse(ws_server_handshake *h, int err, int status) {
   return err;
 }
 
-static int refuse(ws_server_handshake *h, int err) { return server_refuse(h, err, status_for(err)); }
+static int refuse(ws_server_handshake *h, int err) {
+  return server_refuse(h, err, status_for(err));
+}
 
 /* Collect the client's subprotocols (every Sec-WebSocket-Protocol header, comma lists). */
 static int collect_protocols(ws_server_handshake *h, ws_str **out, size_t *count) {
@@ -608,7 +625,8 @@ static int server_validate(ws_server_handshake *h) {
 
   /* A request is a WebSocket attempt when it asks for the websocket upgrade or carries a key;
    * anything else is plain HTTP for the application (RFC 7230 6.7: Upgrade may be ignored). */
-  bool wants_ws = any_has(hd, n, "Upgrade", "websocket") || ws__http_find(hd, n, "Sec-WebSocket-Key", NULL);
+  bool wants_ws =
+      any_has(hd, n, "Upgrade", "websocket") || ws__http_find(hd, n, "Sec-WebSocket-Key", NULL);
   if (!wants_ws) {
     h->result = WS_ERR_HS_NOT_UPGRADE;
     return h->result;
@@ -759,14 +777,15 @@ int ws_server_handshake_recv(ws_server_handshake *h, const uint8_t *in, size_t l
   if (rc)
     return server_refuse(h, rc, 500);
   ws__http_limits lim = {h->o.max_head, h->o.max_headers, h->o.max_request_line};
-  long r = ws__http_parse_request(h->in.data, h->in.len, &lim, &h->req, h->headers);
+  size_t at = 0;
+  long r = ws__http_parse_request(h->in.data, h->in.len, &lim, &h->req, h->headers, &at);
   if (r == WS_ERR_AGAIN) {
     if (consumed)
       *consumed = len;
     return WS_ERR_AGAIN;
   }
   if (r < 0) {
-    set_detail(h->detail, "request head: %s (after %zu bytes)", ws_strerror((int)r), h->in.len);
+    head_error(h->detail, "request", (int)r, h->in.data, h->in.len, at);
     return refuse(h, (int)r);
   }
   size_t head = (size_t)r;
@@ -794,6 +813,4 @@ const ws_ext_list *ws_server_handshake_extensions(const ws_server_handshake *h) 
   return h ? &h->response : NULL;
 }
 uint8_t ws_server_handshake_rsv(const ws_server_handshake *h) { return h ? h->rsv : 0; }
-const char *ws_server_handshake_detail(const ws_server_handshake *h) {
-  return h ? h->detail : "";
-}
+const char *ws_server_handshake_detail(const ws_server_handshake *h) { return h ? h->detail : ""; }

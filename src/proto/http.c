@@ -142,8 +142,7 @@ static int parse_version(cursor *c, int *minor) {
 }
 
 /* Header fields up to and including the blank line. */
-static int parse_headers(cursor *c, const ws__http_limits *lim, ws_header *headers,
-                         size_t *num) {
+static int parse_headers(cursor *c, const ws__http_limits *lim, ws_header *headers, size_t *num) {
   *num = 0;
   for (;;) {
     if (c->p == c->end)
@@ -188,9 +187,13 @@ static int parse_headers(cursor *c, const ws__http_limits *lim, ws_header *heade
 
 /* Apply the size limits to a parse result: the head, and (requests) the request line. */
 static long limit_result(int rc, const cursor *c, size_t len, const uint8_t *buf,
-                         const ws__http_limits *lim, size_t line_len, bool line_done) {
-  if (rc < 0)
+                         const ws__http_limits *lim, size_t line_len, bool line_done,
+                         size_t *err_at) {
+  if (rc < 0) {
+    if (err_at)
+      *err_at = (size_t)(c->p - buf);
     return rc;
+  }
   if (!line_done && lim->max_request_line && len > lim->max_request_line + 1)
     return WS_ERR_HTTP_URI_TOO_LONG;
   if (line_done && lim->max_request_line && line_len > lim->max_request_line)
@@ -204,7 +207,7 @@ static long limit_result(int rc, const cursor *c, size_t len, const uint8_t *buf
 }
 
 long ws__http_parse_request(const uint8_t *buf, size_t len, const ws__http_limits *lim,
-                            ws_http_request *req, ws_header *headers) {
+                            ws_http_request *req, ws_header *headers, size_t *err_at) {
   memset(req, 0, sizeof *req);
   if (len == 0) /* buf may be NULL: no pointer arithmetic on it */
     return WS_ERR_AGAIN;
@@ -230,7 +233,7 @@ long ws__http_parse_request(const uint8_t *buf, size_t len, const ws__http_limit
   c.p++;
   const uint8_t *t = c.p;
   /* request-target: visible ASCII only (no SP, CTL, DEL or bytes >= 0x80: RFC 3986 chars). */
-  while (c.p < c.end && *c.p > 0x20 && *c.p < 0x7f)
+  while (c.p<c.end && * c.p> 0x20 && *c.p < 0x7f)
     c.p++;
   if (c.p == c.end) {
     rc = 0;
@@ -261,11 +264,11 @@ long ws__http_parse_request(const uint8_t *buf, size_t len, const ws__http_limit
   rc = parse_headers(&c, lim, headers, &req->num_headers);
   req->headers = headers;
 out:
-  return limit_result(rc, &c, len, buf, lim, line_len, line_done);
+  return limit_result(rc, &c, len, buf, lim, line_len, line_done, err_at);
 }
 
 long ws__http_parse_response(const uint8_t *buf, size_t len, const ws__http_limits *lim,
-                             ws__http_response *res, ws_header *headers) {
+                             ws__http_response *res, ws_header *headers, size_t *err_at) {
   memset(res, 0, sizeof *res);
   if (len == 0)
     return WS_ERR_AGAIN;
@@ -317,34 +320,55 @@ long ws__http_parse_response(const uint8_t *buf, size_t len, const ws__http_limi
   rc = parse_headers(&c, &l, headers, &res->num_headers);
   res->headers = headers;
 out:
-  return limit_result(rc, &c, len, buf, &l, 0, true);
+  return limit_result(rc, &c, len, buf, &l, 0, true, err_at);
 }
 
 /* ---- responses ----------------------------------------------------------------------------- */
 
 const char *ws_http_reason(int status) {
   switch (status) {
-  case 101: return "Switching Protocols";
-  case 200: return "OK";
-  case 204: return "No Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 304: return "Not Modified";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 426: return "Upgrade Required";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 503: return "Service Unavailable";
-  default: return "";
+  case 101:
+    return "Switching Protocols";
+  case 200:
+    return "OK";
+  case 204:
+    return "No Content";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 304:
+    return "Not Modified";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 413:
+    return "Content Too Large";
+  case 414:
+    return "URI Too Long";
+  case 426:
+    return "Upgrade Required";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
+  default:
+    return "";
   }
 }
 

@@ -32,11 +32,12 @@ typedef struct ws__http_response {
   size_t num_headers;
 } ws__http_response;
 
-/* headers must have room for lim->max_headers entries. */
+/* headers must have room for lim->max_headers entries. On a syntax error *err_at (if not NULL)
+ * gets the offset of the offending byte (== len when the error is the lack of one). */
 long ws__http_parse_request(const uint8_t *buf, size_t len, const ws__http_limits *lim,
-                            ws_http_request *req, ws_header *headers);
+                            ws_http_request *req, ws_header *headers, size_t *err_at);
 long ws__http_parse_response(const uint8_t *buf, size_t len, const ws__http_limits *lim,
-                             ws__http_response *res, ws_header *headers);
+                             ws__http_response *res, ws_header *headers, size_t *err_at);
 
 /* RFC 7230 3.2.6 token: 1*tchar. */
 bool ws__http_is_token(const char *s, size_t n);
@@ -45,7 +46,8 @@ bool ws__http_is_field_value(const char *s, size_t n);
 /* ASCII case-insensitive equality of s[0..n) and the NUL-terminated lit. */
 bool ws__http_ieq(const char *s, size_t n, const char *lit);
 /* RFC 7230 7 lists: the next non-empty element of [*p, end), whitespace-trimmed. Returns false at
- * the end. Elements are split at commas only: callers that allow quoted strings parse themselves. */
+ * the end. Elements are split at commas only: callers that allow quoted strings parse themselves.
+ */
 bool ws__http_list_next(const char **p, const char *end, const char **elt, size_t *elt_len);
 /* True when the comma-separated list value contains token (case-insensitive). */
 bool ws__http_list_has(const char *value, size_t len, const char *token);

@@ -53,10 +53,10 @@ WS_TEST(parse_offers_params_quoted_values_and_several_headers) {
 
 WS_TEST(malformed_headers_are_refused_and_leave_the_list_as_it_was) {
   static const char *const bad[] = {
-      "a;",          ";a",          "a b",          "a; b=",         "a; b=\"x y\"",
-      "a; b=\"open", "a; b=\"\"",   "a=1",          "a; b=1 c",      "a; b=\"x\\\"",
-      "\"a\"",       "a; b==1",     "a; b=\"x\"y",  "a;; b",         "a; b=1;",
-      "a\r\n, b",    "a; b=\"(\"",  "caf\xc3\xa9",  "a; b=\"x\\",    "a, b c",
+      "a;",          ";a",         "a b",         "a; b=",      "a; b=\"x y\"",
+      "a; b=\"open", "a; b=\"\"",  "a=1",         "a; b=1 c",   "a; b=\"x\\\"",
+      "\"a\"",       "a; b==1",    "a; b=\"x\"y", "a;; b",      "a; b=1;",
+      "a\r\n, b",    "a; b=\"(\"", "caf\xc3\xa9", "a; b=\"x\\", "a, b c",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ws_ext_list l;
@@ -64,8 +64,7 @@ WS_TEST(malformed_headers_are_refused_and_leave_the_list_as_it_was) {
     WS_CHECK_EQ_INT(ws_ext_list_parse(&l, "keep; k=1", 9), WS_OK);
     size_t text = l.text_len;
     int rc = ws_ext_list_parse(&l, bad[i], strlen(bad[i]));
-    WS_CHECK_MSG(rc == WS_ERR_HS_EXTENSION_SYNTAX, "row %zu \"%s\": %s", i, bad[i],
-                 ws_errname(rc));
+    WS_CHECK_MSG(rc == WS_ERR_HS_EXTENSION_SYNTAX, "row %zu \"%s\": %s", i, bad[i], ws_errname(rc));
     WS_CHECK_EQ_INT(l.num_offers, 1);
     WS_CHECK_EQ_INT(l.num_params, 1);
     WS_CHECK_EQ_INT(l.text_len, text);
@@ -107,7 +106,8 @@ WS_TEST(building_lists_checks_tokens) {
   WS_CHECK_EQ_INT(ws_ext_list_add(&l, "x-other", 7), WS_OK);
   char out[128];
   long n = ws_ext_list_format(&l, out, sizeof out);
-  const char *want = "permessage-deflate; client_max_window_bits; server_max_window_bits=12, x-other";
+  const char *want =
+      "permessage-deflate; client_max_window_bits; server_max_window_bits=12, x-other";
   WS_CHECK_EQ_MEM(out, n > 0 ? (size_t)n : 0, want, strlen(want));
 }
 

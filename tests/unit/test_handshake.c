@@ -100,9 +100,8 @@ static int deflate_like_offer(void *ud, ws_ext_list *offers) {
 WS_TEST(client_request_full_is_byte_exact) {
   ws_extension exts[] = {{.name = "x-deflate", .rsv = 0x4, .client_offer = deflate_like_offer},
                          {.name = "x-other", .rsv = 0x2}};
-  ws_header extra[] = {{"Authorization", 13, "Bearer abc", 10},
-                       {"Cookie", 6, "a=1; b=2", 8},
-                       {"X-Empty", 7, "", 0}};
+  ws_header extra[] = {
+      {"Authorization", 13, "Bearer abc", 10}, {"Cookie", 6, "a=1; b=2", 8}, {"X-Empty", 7, "", 0}};
   ws_client_handshake_options o;
   ws_client_handshake_options_init(&o);
   o.url = "wss://[::1]:9443/chat?room=a b";
@@ -211,7 +210,7 @@ WS_TEST(client_start_refuses_bad_options_with_a_detail) {
 
 #define ACCEPT "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
 #define OK_HEAD                                                                                    \
-  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT      \
+  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT       \
   "Sec-WebSocket-Protocol: chat\r\n\r\n"
 
 WS_TEST(client_accepts_a_valid_response_and_keeps_the_frames_after_it) {
@@ -268,10 +267,12 @@ static const struct resp_case {
   const char *detail_has;
 } resp_cases[] = {
     {OK_HEAD, WS_OK, ""},
-    {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, UPGRADE\r\n"
-     ACCEPT "Sec-WebSocket-Protocol: chat\r\n\r\n", WS_OK, ""},
+    {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, "
+     "UPGRADE\r\n" ACCEPT "Sec-WebSocket-Protocol: chat\r\n\r\n",
+     WS_OK, ""},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n"
-     "Connection: Upgrade\r\n" ACCEPT "Sec-WebSocket-Protocol: superchat\r\n\r\n", WS_OK, ""},
+     "Connection: Upgrade\r\n" ACCEPT "Sec-WebSocket-Protocol: superchat\r\n\r\n",
+     WS_OK, ""},
     {"HTTP/1.1 101 OK\r\nupgrade:websocket\r\nconnection:upgrade\r\n"
      "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo= \r\nsec-websocket-protocol:chat\r\n\r\n",
      WS_OK, ""},
@@ -281,34 +282,42 @@ static const struct resp_case {
     {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n" ACCEPT "\r\n", WS_ERR_HS_UPGRADE,
      "Upgrade: missing"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket2\r\nConnection: Upgrade\r\n" ACCEPT
-     "\r\n", WS_ERR_HS_UPGRADE, "got \"websocket2\""},
-    {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket, h2c\r\nConnection: Upgrade\r\n"
-     ACCEPT "\r\n", WS_ERR_HS_UPGRADE, "websocket, h2c"},
+     "\r\n",
+     WS_ERR_HS_UPGRADE, "got \"websocket2\""},
+    {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket, h2c\r\nConnection: Upgrade\r\n" ACCEPT
+     "\r\n",
+     WS_ERR_HS_UPGRADE, "websocket, h2c"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nUpgrade: websocket\r\n"
-     "Connection: Upgrade\r\n" ACCEPT "\r\n", WS_ERR_HS_UPGRADE, "more Upgrade headers"},
+     "Connection: Upgrade\r\n" ACCEPT "\r\n",
+     WS_ERR_HS_UPGRADE, "more Upgrade headers"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" ACCEPT "\r\n",
      WS_ERR_HS_CONNECTION, "Connection: missing"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: close\r\n" ACCEPT
-     "\r\n", WS_ERR_HS_CONNECTION, "no \"Upgrade\" token in \"close\""},
+     "\r\n",
+     WS_ERR_HS_CONNECTION, "no \"Upgrade\" token in \"close\""},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
      WS_ERR_HS_ACCEPT, "missing (expected \"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\")"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOO=\r\n\r\n", WS_ERR_HS_ACCEPT,
-     "got \"s3pPLMBiTxaQ9kYGzzhZRbK+xOO=\""},
+     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOO=\r\n\r\n",
+     WS_ERR_HS_ACCEPT, "got \"s3pPLMBiTxaQ9kYGzzhZRbK+xOO=\""},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT
-     ACCEPT "\r\n", WS_ERR_HS_ACCEPT, "sent 2 times"},
+         ACCEPT "\r\n",
+     WS_ERR_HS_ACCEPT, "sent 2 times"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT
-     "\r\n", WS_ERR_HS_PROTOCOL_MISSING, "2 subprotocol(s) were requested"},
+     "\r\n",
+     WS_ERR_HS_PROTOCOL_MISSING, "2 subprotocol(s) were requested"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT
-     "Sec-WebSocket-Protocol: Chat\r\n\r\n", WS_ERR_HS_PROTOCOL_UNOFFERED, "\"Chat\", which was"},
+     "Sec-WebSocket-Protocol: Chat\r\n\r\n",
+     WS_ERR_HS_PROTOCOL_UNOFFERED, "\"Chat\", which was"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT
-     "Sec-WebSocket-Protocol: chat, superchat\r\n\r\n", WS_ERR_HS_PROTOCOL_UNOFFERED,
-     "not offered"},
+     "Sec-WebSocket-Protocol: chat, superchat\r\n\r\n",
+     WS_ERR_HS_PROTOCOL_UNOFFERED, "not offered"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT
      "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
      WS_ERR_HS_PROTOCOL_SYNTAX, "sent 2 times"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT
-     "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: x-foo\r\n\r\n", WS_OK, ""},
+     "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: x-foo\r\n\r\n",
+     WS_OK, ""},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT
      "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
      WS_ERR_HS_EXTENSION, "\"permessage-deflate\", which was not offered"},
@@ -317,11 +326,13 @@ static const struct resp_case {
      WS_ERR_HS_EXTENSION_SYNTAX, "malformed in \"x-foo;\""},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" ACCEPT
      "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: x-foo\r\n"
-     "Sec-WebSocket-Extensions: x-foo\r\n\r\n", WS_ERR_HS_EXTENSION, "twice"},
+     "Sec-WebSocket-Extensions: x-foo\r\n\r\n",
+     WS_ERR_HS_EXTENSION, "twice"},
     {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n Connection: Upgrade\r\n\r\n",
-     WS_ERR_HTTP_OBS_FOLD, "response head"},
+     WS_ERR_HTTP_OBS_FOLD,
+     "response head: HTTP header uses obsolete line folding (RFC 7230 3.2.4), at byte 54 (0x20)"},
     {"HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\r\n\r\n", WS_ERR_HTTP_MALFORMED,
-     "after"},
+     "at byte 32 (0x0a)"},
     {"SSH-2.0-OpenSSH_9.2\r\n", WS_ERR_HTTP_MALFORMED, "malformed"},
 };
 
@@ -382,15 +393,17 @@ WS_TEST(client_required_extension_not_accepted_means_1010) {
   ws_client_handshake_free(h);
   /* an otherwise broken response reports its own error first */
   h = client("ws://h/", two_protocols, 2, exts, 1);
-  WS_CHECK_EQ_INT(feed_client(h, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                 "Connection: Upgrade\r\n" ACCEPT "\r\n",
+  WS_CHECK_EQ_INT(feed_client(h,
+                              "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\n" ACCEPT "\r\n",
                               NULL),
                   WS_ERR_HS_PROTOCOL_MISSING);
   ws_client_handshake_free(h);
   h = client("ws://h/", two_protocols, 2, exts, 1);
-  WS_CHECK_EQ_INT(feed_client(h, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                 "Connection: Upgrade\r\n" ACCEPT "Sec-WebSocket-Protocol: chat\r\n"
-                                 "Sec-WebSocket-Extensions: x-must\r\n\r\n",
+  WS_CHECK_EQ_INT(feed_client(h,
+                              "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\n" ACCEPT "Sec-WebSocket-Protocol: chat\r\n"
+                              "Sec-WebSocket-Extensions: x-must\r\n\r\n",
                               NULL),
                   WS_OK);
   WS_CHECK_EQ_INT(ws_client_handshake_rsv(h), 0x4);
@@ -434,9 +447,8 @@ WS_TEST(server_answers_the_rfc_example_byte_exact) {
   ws_server_handshake *h = server(NULL);
   size_t consumed;
   const char *in = RFC_REQUEST "\x81\x82\0\0\0\0hi";
-  WS_CHECK_EQ_INT(ws_server_handshake_recv(h, (const uint8_t *)in, strlen(RFC_REQUEST) + 8,
-                                           &consumed),
-                  WS_OK);
+  WS_CHECK_EQ_INT(
+      ws_server_handshake_recv(h, (const uint8_t *)in, strlen(RFC_REQUEST) + 8, &consumed), WS_OK);
   WS_CHECK_EQ_INT(consumed, strlen(RFC_REQUEST));
   size_t len;
   const uint8_t *resp = ws_server_handshake_response(h, &len);
@@ -455,8 +467,7 @@ WS_TEST(server_request_fed_byte_by_byte) {
   for (size_t i = 0; i < total; i++) {
     size_t consumed = 99;
     int rc = ws_server_handshake_recv(h, (const uint8_t *)in + i, 1, &consumed);
-    WS_CHECK_MSG(rc == (i + 1 < total ? WS_ERR_AGAIN : WS_OK), "byte %zu: %s", i,
-                 ws_errname(rc));
+    WS_CHECK_MSG(rc == (i + 1 < total ? WS_ERR_AGAIN : WS_OK), "byte %zu: %s", i, ws_errname(rc));
     WS_CHECK_EQ_INT(consumed, 1);
     size_t len = 99;
     if (i + 1 < total) {
@@ -510,12 +521,13 @@ WS_TEST(server_hooks_protocol_extensions_and_reply_headers) {
   o.extensions = exts;
   o.num_extensions = 1;
   o.ud = &a;
-  const char *req = "GET /chat?x=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
-                    "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n"
-                    "Sec-WebSocket-Protocol: superchat\r\n"
-                    "Sec-WebSocket-Extensions: x-deflate, x-unknown\r\n"
-                    "Sec-WebSocket-Extensions: x-deflate; client_max_window_bits\r\n\r\n";
+  const char *req =
+      "GET /chat?x=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+      "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n"
+      "Sec-WebSocket-Protocol: superchat\r\n"
+      "Sec-WebSocket-Extensions: x-deflate, x-unknown\r\n"
+      "Sec-WebSocket-Extensions: x-deflate; client_max_window_bits\r\n\r\n";
   ws_server_handshake *h = ws_server_handshake_new(&o, NULL);
   WS_CHECK_EQ_INT(feed_server(h, req, NULL), WS_OK);
   size_t len;
@@ -597,21 +609,22 @@ WS_TEST(server_reply_headers_are_checked) {
 /* A valid request with one line replaced/added/removed. */
 #define R_LINE "GET /chat HTTP/1.1\r\n"
 #define R_HOST "Host: h\r\n"
-#define R_UPG "Upgrade: websocket\r\n"
+#define R_UPG  "Upgrade: websocket\r\n"
 #define R_CONN "Connection: Upgrade\r\n"
-#define R_KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-#define R_VER "Sec-WebSocket-Version: 13\r\n"
+#define R_KEY  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+#define R_VER  "Sec-WebSocket-Version: 13\r\n"
 
 static const struct srv_case {
   const char *req;
   int want;
   int status;
-  const char *golden;     /* NULL: no golden file for this row */
+  const char *golden; /* NULL: no golden file for this row */
   const char *detail_has;
 } srv_cases[] = {
     {R_LINE R_HOST R_UPG R_CONN R_KEY R_VER "\r\n", WS_OK, 101, NULL, ""},
     {R_LINE R_HOST "Upgrade: WebSocket\r\nConnection: keep-alive, upgrade\r\n"
-     "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAB==\r\n" R_VER "\r\n", WS_OK, 101, NULL, ""},
+                   "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAB==\r\n" R_VER "\r\n",
+     WS_OK, 101, NULL, ""},
     {R_LINE R_HOST R_UPG "Connection: keep-alive\r\nConnection: Upgrade\r\n" R_KEY R_VER "\r\n",
      WS_OK, 101, NULL, ""},
     {"POST /chat HTTP/1.1\r\n" R_HOST R_UPG R_CONN R_KEY R_VER "\r\n", WS_ERR_HS_METHOD, 405,
@@ -634,8 +647,8 @@ static const struct srv_case {
     {R_LINE R_HOST "Upgrade: h2c\r\n" R_CONN R_KEY R_VER "\r\n", WS_ERR_HS_UPGRADE, 400, NULL,
      "no \"websocket\" in \"h2c\""},
     {R_LINE R_HOST R_CONN R_KEY R_VER "\r\n", WS_ERR_HS_UPGRADE, 400, NULL, "Upgrade: missing"},
-    {R_LINE R_HOST R_UPG "Connection: keep-alive\r\n" R_KEY R_VER "\r\n", WS_ERR_HS_CONNECTION,
-     400, NULL, "in \"keep-alive\""},
+    {R_LINE R_HOST R_UPG "Connection: keep-alive\r\n" R_KEY R_VER "\r\n", WS_ERR_HS_CONNECTION, 400,
+     NULL, "in \"keep-alive\""},
     {R_LINE R_HOST R_UPG R_KEY R_VER "\r\n", WS_ERR_HS_CONNECTION, 400, NULL, "missing"},
     {R_LINE R_HOST R_UPG R_CONN R_KEY "Sec-WebSocket-Version: 8\r\n\r\n", WS_ERR_HS_VERSION, 426,
      "server_426.http", "\"8\", only 13"},
@@ -661,8 +674,10 @@ static const struct srv_case {
     {R_LINE R_HOST R_UPG R_CONN R_KEY R_VER "X-Fold: a\r\n b\r\n\r\n", WS_ERR_HTTP_OBS_FOLD, 400,
      "server_400_fold.http", "obsolete line folding"},
     {R_LINE "Host : h\r\n" R_UPG R_CONN R_KEY R_VER "\r\n", WS_ERR_HTTP_MALFORMED, 400, NULL,
-     "malformed"},
-    {"GET /chat HTTP/1.1\nHost: h\n\n", WS_ERR_HTTP_MALFORMED, 400, NULL, "after"},
+     "malformed HTTP message head (RFC 7230 3), at byte 24 (0x20)"},
+    {"GET /chat HTTP/1.1\nHost: h\n\n", WS_ERR_HTTP_MALFORMED, 400, NULL, "at byte 18 (0x0a)"},
+    {"GET /chat HTTP/1.1\r\nHost: h\x01\r\n\r\n", WS_ERR_HTTP_MALFORMED, 400, NULL,
+     "at byte 27 (0x01)"},
 };
 
 WS_TEST(server_refusals_have_the_right_status_and_body) {
@@ -713,8 +728,7 @@ WS_TEST(server_origin_policy) {
     o.require_origin = rows[i].require;
     ws_server_handshake *h = ws_server_handshake_new(&o, NULL);
     char req[512];
-    snprintf(req, sizeof req, R_LINE R_HOST R_UPG R_CONN R_KEY R_VER "%s\r\n",
-             rows[i].origin_line);
+    snprintf(req, sizeof req, R_LINE R_HOST R_UPG R_CONN R_KEY R_VER "%s\r\n", rows[i].origin_line);
     int rc = feed_server(h, req, NULL);
     WS_CHECK_MSG(rc == rows[i].want, "row %zu: %s", i, ws_errname(rc));
     if (rc == WS_ERR_HS_ORIGIN) {
@@ -925,8 +939,7 @@ WS_TEST(every_allocation_failure_is_reported_and_leaks_nothing) {
       if (rc == WS_OK)
         server_done = true;
       else
-        WS_CHECK_MSG(ws_server_handshake_status(s) == 500, "budget %d: %s", budget,
-                     ws_errname(rc));
+        WS_CHECK_MSG(ws_server_handshake_status(s) == 500, "budget %d: %s", budget, ws_errname(rc));
       ws_server_handshake_free(s);
     }
     WS_CHECK_EQ_INT(c.live, 0);

@@ -34,26 +34,27 @@ static const ws__http_limits default_limits = {8192, 100, 4096};
 static long parse_req(const char *s, size_t n, const ws__http_limits *lim, ws_http_request *req,
                       ws_header *hd) {
   guarded g = guard(s, n);
-  long r = ws__http_parse_request(g.data, n, lim, req, hd);
+  long r = ws__http_parse_request(g.data, n, lim, req, hd, NULL);
   unguard(&g);
   return r;
 }
 
 static long parse_res(const char *s, size_t n, ws__http_response *res, ws_header *hd) {
   guarded g = guard(s, n);
-  long r = ws__http_parse_response(g.data, n, &default_limits, res, hd);
+  long r = ws__http_parse_response(g.data, n, &default_limits, res, hd, NULL);
   unguard(&g);
   return r;
 }
 
-#define REQ "GET /chat?room=1&x=%20 HTTP/1.1\r\n"                                                   \
-            "Host: server.example.com\r\n"                                                         \
-            "Upgrade: websocket\r\n"                                                               \
-            "Connection: keep-alive, Upgrade\r\n"                                                  \
-            "X-Empty:\r\n"                                                                         \
-            "X-Spaces: \t a  b \t\r\n"                                                             \
-            "X-Obs: caf\xc3\xa9\r\n"                                                               \
-            "\r\n"
+#define REQ                                                                                        \
+  "GET /chat?room=1&x=%20 HTTP/1.1\r\n"                                                            \
+  "Host: server.example.com\r\n"                                                                   \
+  "Upgrade: websocket\r\n"                                                                         \
+  "Connection: keep-alive, Upgrade\r\n"                                                            \
+  "X-Empty:\r\n"                                                                                   \
+  "X-Spaces: \t a  b \t\r\n"                                                                       \
+  "X-Obs: caf\xc3\xa9\r\n"                                                                         \
+  "\r\n"
 
 WS_TEST(request_fields_are_slices) {
   ws_header hd[100];
@@ -64,7 +65,7 @@ WS_TEST(request_fields_are_slices) {
   /* the slices point into the guarded copy, already unmapped: compare lengths and recompute */
   ws_http_request r2;
   ws_header hd2[100];
-  n = ws__http_parse_request((const uint8_t *)in, strlen(in), &default_limits, &r2, hd2);
+  n = ws__http_parse_request((const uint8_t *)in, strlen(in), &default_limits, &r2, hd2, NULL);
   WS_CHECK_EQ_INT(n, (long)strlen(REQ));
   WS_CHECK_EQ_MEM(r2.method, r2.method_len, "GET", 3);
   WS_CHECK_EQ_MEM(r2.target, r2.target_len, "/chat?room=1&x=%20", 18);
@@ -76,7 +77,7 @@ WS_TEST(request_fields_are_slices) {
   WS_CHECK_EQ_MEM(hd2[0].value, hd2[0].value_len, "server.example.com", 18);
   WS_CHECK_EQ_MEM(hd2[3].name, hd2[3].name_len, "X-Empty", 7);
   WS_CHECK_EQ_INT(hd2[3].value_len, 0);
-  WS_CHECK_EQ_MEM(hd2[4].value, hd2[4].value_len, "a  b", 4); /* OWS trimmed, inner kept */
+  WS_CHECK_EQ_MEM(hd2[4].value, hd2[4].value_len, "a  b", 4);        /* OWS trimmed, inner kept */
   WS_CHECK_EQ_MEM(hd2[5].value, hd2[5].value_len, "caf\xc3\xa9", 5); /* obs-text allowed */
   size_t vl;
   const char *v = ws_http_request_header(&r2, "connection", &vl);
@@ -89,7 +90,7 @@ WS_TEST(request_fields_are_slices) {
   WS_CHECK(ws_http_request_header(&r2, "Host", NULL) != NULL);
   /* no query */
   const char *nq = "GET /a HTTP/1.0\r\n\r\n";
-  n = ws__http_parse_request((const uint8_t *)nq, strlen(nq), &default_limits, &r2, hd2);
+  n = ws__http_parse_request((const uint8_t *)nq, strlen(nq), &default_limits, &r2, hd2, NULL);
   WS_CHECK_EQ_INT(n, (long)strlen(nq));
   WS_CHECK(r2.query == NULL);
   WS_CHECK_EQ_INT(r2.version_minor, 0);
@@ -110,27 +111,29 @@ static const struct bad_case {
   size_t len; /* 0: strlen */
   long want;
 } bad_requests[] = {
-    {"GET / HTTP/1.1\nHost: a\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},         /* bare LF */
-    {"GET / HTTP/1.1\r\nHost: a\n\r\n", 0, WS_ERR_HTTP_MALFORMED},         /* bare LF in a field */
-    {"GET / HTTP/1.1\r\r\n", 0, WS_ERR_HTTP_MALFORMED},                    /* bare CR */
-    {"GET  / HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},                 /* two spaces */
-    {" GET / HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},                 /* no method */
-    {"\r\nGET / HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},              /* leading CRLF */
-    {"GE(T / HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},                 /* method not a token */
-    {"GET / HTTP/2.0\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},                  /* not HTTP/1.x */
-    {"GET / http/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},                  /* case of "HTTP" */
+    {"GET / HTTP/1.1\nHost: a\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED}, /* bare LF */
+    {"GET / HTTP/1.1\r\nHost: a\n\r\n", 0, WS_ERR_HTTP_MALFORMED}, /* bare LF in a field */
+    {"GET / HTTP/1.1\r\r\n", 0, WS_ERR_HTTP_MALFORMED},            /* bare CR */
+    {"GET  / HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},         /* two spaces */
+    {" GET / HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},         /* no method */
+    {"\r\nGET / HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},      /* leading CRLF */
+    {"GE(T / HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},         /* method not a token */
+    {"GET / HTTP/2.0\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},          /* not HTTP/1.x */
+    {"GET / http/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},          /* case of "HTTP" */
     {"GET / HTTP/1.11\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},
     {"GET / HTTP/1.x\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},
-    {"GET /\x7f HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},              /* DEL in the target */
-    {"GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},       /* raw UTF-8 target */
+    {"GET /\x7f HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},        /* DEL in the target */
+    {"GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED}, /* raw UTF-8 target */
     {"GET /\t HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},
-    {"GET  HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},                   /* empty target */
-    {"GET / HTTP/1.1 \r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},                 /* space after version */
-    {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},      /* space before colon */
-    {"GET / HTTP/1.1\r\n: a\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},           /* empty name */
-    {"GET / HTTP/1.1\r\nHost\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},          /* no colon */
-    {"GET / HTTP/1.1\r\nHo\"st: a\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},     /* name not a token */
-    {"GET / HTTP/1.1\r\nHost: a\x00" "b\r\n\r\n", 27, WS_ERR_HTTP_MALFORMED}, /* NUL in a value */
+    {"GET  HTTP/1.1\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},               /* empty target */
+    {"GET / HTTP/1.1 \r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},             /* space after version */
+    {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},  /* space before colon */
+    {"GET / HTTP/1.1\r\n: a\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},       /* empty name */
+    {"GET / HTTP/1.1\r\nHost\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},      /* no colon */
+    {"GET / HTTP/1.1\r\nHo\"st: a\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED}, /* name not a token */
+    {"GET / HTTP/1.1\r\nHost: a\x00"
+     "b\r\n\r\n",
+     27, WS_ERR_HTTP_MALFORMED},                                           /* NUL in a value */
     {"GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},   /* CTL in a value */
     {"GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},   /* DEL in a value */
     {"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 0, WS_ERR_HTTP_MALFORMED},    /* CR in a value */
@@ -153,6 +156,26 @@ WS_TEST(bad_requests_are_refused_with_the_precise_error) {
     long r = parse_req(c->in, n, &default_limits, &req, hd);
     WS_CHECK_MSG(r == c->want, "row %zu: got %ld (%s), want %ld", i, r, ws_errname((int)r),
                  c->want);
+  }
+}
+
+WS_TEST(errors_point_at_the_offending_byte) {
+  static const struct {
+    const char *in;
+    size_t at;
+  } rows[] = {
+      {"GET / HTTP/1.1\nHost: a\r\n\r\n", 14},    {"GET  / HTTP/1.1\r\n\r\n", 4},
+      {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 20}, {"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", 22},
+      {"GET / HTTP/1.1\r\nA: b\x01\r\n\r\n", 20}, {"GET / HTTP/3.0\r\n", 11},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    ws_header hd[100];
+    ws_http_request req;
+    size_t at = 999;
+    long r = ws__http_parse_request((const uint8_t *)rows[i].in, strlen(rows[i].in),
+                                    &default_limits, &req, hd, &at);
+    WS_CHECK_MSG(r < 0 && r != WS_ERR_AGAIN, "row %zu accepted", i);
+    WS_CHECK_MSG(at == rows[i].at, "row %zu: at %zu, want %zu", i, at, rows[i].at);
   }
 }
 
@@ -238,9 +261,10 @@ WS_TEST(responses_parse_status_reason_headers) {
   WS_CHECK_EQ_INT(parse_res(empty, strlen(empty), &res, hd), (long)strlen(empty));
   WS_CHECK_EQ_INT(res.version_minor, 0);
   static const char *const bad[] = {
-      "HTTP/1.1 10x OK\r\n\r\n", "HTTP/1.1  101 OK\r\n\r\n", "HTTP/1.1 1011 OK\r\n\r\n",
-      "HTTP/2 101 OK\r\n\r\n",   "HTTP/1.1 101 OK\n\r\n",    "HTTP/1.1 101 OK\x01\r\n\r\n",
-      "ICY 200 OK\r\n\r\n",      "HTTP/1.1 101 OK\r\nUpgrade websocket\r\n\r\n",
+      "HTTP/1.1 10x OK\r\n\r\n",  "HTTP/1.1  101 OK\r\n\r\n",
+      "HTTP/1.1 1011 OK\r\n\r\n", "HTTP/2 101 OK\r\n\r\n",
+      "HTTP/1.1 101 OK\n\r\n",    "HTTP/1.1 101 OK\x01\r\n\r\n",
+      "ICY 200 OK\r\n\r\n",       "HTTP/1.1 101 OK\r\nUpgrade websocket\r\n\r\n",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     WS_CHECK_MSG(parse_res(bad[i], strlen(bad[i]), &res, hd) == WS_ERR_HTTP_MALFORMED,

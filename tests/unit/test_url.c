@@ -21,10 +21,10 @@ static const struct good_case {
     {"HtTpS://a.b", true, "a.b", false, 443, true, "/"},
     {"ws://example.com:8080/a?b=c&d", false, "example.com", false, 8080, false, "/a?b=c&d"},
     {"ws://example.com?q", false, "example.com", false, 80, true, "/?q"},
-    {"ws://example.com:80/", false, "example.com", false, 80, true, "/"},  /* default dropped */
+    {"ws://example.com:80/", false, "example.com", false, 80, true, "/"}, /* default dropped */
     {"wss://example.com:443", true, "example.com", false, 443, true, "/"},
     {"wss://example.com:80", true, "example.com", false, 80, false, "/"},
-    {"ws://example.com:/x", false, "example.com", false, 80, true, "/x"},  /* empty port */
+    {"ws://example.com:/x", false, "example.com", false, 80, true, "/x"}, /* empty port */
     {"ws://h:0", false, "h", false, 0, false, "/"},
     {"ws://h:65535", false, "h", false, 65535, false, "/"},
     {"ws://h:00080", false, "h", false, 80, true, "/"},
@@ -34,15 +34,15 @@ static const struct good_case {
     {"ws://[2001:DB8::A]/", false, "2001:db8::a", true, 80, true, "/"},
     {"ws://[::ffff:192.168.0.1]/", false, "::ffff:192.168.0.1", true, 80, true, "/"},
     {"ws://[1:2:3:4:5:6:7:8]/", false, "1:2:3:4:5:6:7:8", true, 80, true, "/"},
-    {"  ws://h/\t\n  ", false, "h", false, 80, true, "/"},        /* trimmed, tab/LF removed */
+    {"  ws://h/\t\n  ", false, "h", false, 80, true, "/"}, /* trimmed, tab/LF removed */
     {"ws://h/a\tb\r\nc", false, "h", false, 80, true, "/abc"},
-    {"ws:///chat", false, "chat", false, 80, true, "/"}, /* slashes skipped: host "chat" */
-    {"ws:h/x", false, "h", false, 80, true, "/x"},                 /* special: slashes optional */
-    {"ws:\\\\h\\a\\b", false, "h", false, 80, true, "/a/b"},       /* '\' is '/' */
+    {"ws:///chat", false, "chat", false, 80, true, "/"},     /* slashes skipped: host "chat" */
+    {"ws:h/x", false, "h", false, 80, true, "/x"},           /* special: slashes optional */
+    {"ws:\\\\h\\a\\b", false, "h", false, 80, true, "/a/b"}, /* '\' is '/' */
     {"ws://h/a b\"<>`{}?c d\"'<>", false, "h", false, 80, true,
      "/a%20b%22%3C%3E%60%7B%7D?c%20d%22%27%3C%3E"},
     {"ws://h/caf\xc3\xa9", false, "h", false, 80, true, "/caf%C3%A9"},
-    {"ws://h/%41%zz", false, "h", false, 80, true, "/%41%zz"},      /* '%' kept as is */
+    {"ws://h/%41%zz", false, "h", false, 80, true, "/%41%zz"},           /* '%' kept as is */
     {"ws://ex%41mple.com/", false, "example.com", false, 80, true, "/"}, /* host %-decoded */
     {"ws://example.com./", false, "example.com.", false, 80, true, "/"},
     {"ws://a-b_c.d/", false, "a-b_c.d", false, 80, true, "/"},
@@ -111,11 +111,11 @@ static const struct bad_case {
     {"ws://[g::1]/", WS_ERR_URL_HOST},
     {"ws://[]/", WS_ERR_URL_HOST},
     {"ws://256.0.0.1/", WS_ERR_URL_HOST},
-    {"ws://1.2.3/", WS_ERR_URL_HOST},     /* the URL standard reads 1.2.0.3: refused, not guessed */
+    {"ws://1.2.3/", WS_ERR_URL_HOST}, /* the URL standard reads 1.2.0.3: refused, not guessed */
     {"ws://0x7f.0.0.1/", WS_ERR_URL_HOST},
     {"ws://010.0.0.1/", WS_ERR_URL_HOST}, /* octal in the URL standard */
     {"ws://1.2.3.4.5/", WS_ERR_URL_HOST},
-    {"ws://foo.123/", WS_ERR_URL_HOST},   /* ends in a number: an IPv4 address or nothing */
+    {"ws://foo.123/", WS_ERR_URL_HOST}, /* ends in a number: an IPv4 address or nothing */
     {"ws://h:65536/", WS_ERR_URL_PORT},
     {"ws://h:99999999999999999999/", WS_ERR_URL_PORT},
     {"ws://h:8o/", WS_ERR_URL_PORT},
@@ -129,8 +129,8 @@ WS_TEST(bad_urls_name_what_is_wrong) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ws_url u;
     int rc = ws_url_parse(&u, NULL, bad[i].in, strlen(bad[i].in));
-    WS_CHECK_MSG(rc == bad[i].want, "row %zu \"%s\": got %s, want %s", i, bad[i].in,
-                 ws_errname(rc), ws_errname(bad[i].want));
+    WS_CHECK_MSG(rc == bad[i].want, "row %zu \"%s\": got %s, want %s", i, bad[i].in, ws_errname(rc),
+                 ws_errname(bad[i].want));
     WS_CHECK(u.host == NULL && u.storage_ == NULL);
     if (rc == WS_OK)
       ws_url_free(&u);
