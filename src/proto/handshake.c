@@ -184,7 +184,8 @@ int ws_client_handshake_start(ws_client_handshake *h, const ws_client_handshake_
 
   /* RFC 6455 4.1: the key is a fresh random 16-byte nonce, base64-encoded. */
   uint8_t nonce[16];
-  o->random(o->random_ud, nonce, sizeof nonce);
+  ws_random_cb fill = o->random; /* the caller's source: the core has none of its own */
+  fill(o->random_ud, nonce, sizeof nonce);
   ws__base64_16(nonce, h->key);
   ws__accept_key(h->key, 24, h->accept);
 
