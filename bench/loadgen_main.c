@@ -39,11 +39,8 @@
 
 /* The library's client handshake (builds the request, checks the 101 response and
  * Sec-WebSocket-Accept) once it is in the tree; until then a minimal one of our own. */
-#if defined(__has_include)
-#if __has_include("wsclean/handshake.h")
-#define WS_BENCH_HAVE_HS 1
+#ifdef WS_BENCH_HAVE_HS /* set by bench/CMakeLists.txt when include/wsclean/handshake.h exists */
 #include "wsclean/handshake.h"
-#endif
 #endif
 
 #define READ_BUF   (256u * 1024u)

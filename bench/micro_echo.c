@@ -12,11 +12,8 @@
  * output is then taken with ws_conn_pending_out + ws_conn_consume_out as a loop would after
  * writev. --copy-only does the restore alone, so its cost can be subtracted. Nothing is asserted.
  * Built only once src/proto/frame.h (branch conn) exists. */
-#if defined(__has_include)
-#if __has_include("proto/frame.h")
-#define WS_BENCH_HAVE_FRAME 1
-#endif
-#endif
+/* WS_BENCH_HAVE_FRAME: defined by bench/CMakeLists.txt when src/proto/frame.h exists (a compile
+ * definition, so the build system rebuilds this file the day the header appears). */
 
 #include <stdio.h>
 #include <stdlib.h>

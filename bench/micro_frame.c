@@ -9,11 +9,8 @@
  *          in place, UTF-8 validation, on_message per frame (the buffer is restored from a
  *          pristine copy before each pass; that memcpy is timed alone and subtracted)
  * Nothing is asserted; numbers only. Built only once src/proto/frame.h (branch conn) exists. */
-#if defined(__has_include)
-#if __has_include("proto/frame.h")
-#define WS_BENCH_HAVE_FRAME 1
-#endif
-#endif
+/* WS_BENCH_HAVE_FRAME: defined by bench/CMakeLists.txt when src/proto/frame.h exists (a compile
+ * definition, so the build system rebuilds this file the day the header appears). */
 
 #include <stdio.h>
 #include <stdlib.h>
