@@ -14,6 +14,7 @@
 #   BENCH_SECONDS=3       measured seconds per echo/churn workload (after 0.5 s warm-up)
 #   BENCH_IDLE_CONNS=10000
 #   BENCH_OUT=DIR         where raw.txt and results.md go (default BUILD_DIR/bench-results)
+#   BENCH_NICE=N          run servers and load generator with nice -n N (e.g. -10 as root)
 #
 # Each server is started fresh for every (round, workload) pinned to CPU 0 with taskset; the load
 # generator (BUILD_DIR/bench/bench_loadgen, built on wsclean's ws_conn) runs pinned to CPU 1. Every
@@ -49,6 +50,11 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 else
   pin_server=(); pin_client=()
   echo "run.sh: fewer than 2 CPUs or no taskset: not pinning (numbers are less meaningful)" >&2
+fi
+# BENCH_NICE=-10 (root): run servers and load generator at that niceness, so other work on a
+# shared machine disturbs the numbers less (it slows that other work down meanwhile).
+if [ -n "${BENCH_NICE:-}" ]; then
+  pin_server=(nice -n "$BENCH_NICE" "${pin_server[@]}"); pin_client=(nice -n "$BENCH_NICE" "${pin_client[@]}")
 fi
 
 pyws=/usr/bin/python3
