@@ -65,6 +65,8 @@ static void mask_sse2(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k32) 
 __attribute__((target("avx2"))) static void mask_avx2(uint8_t *dst, const uint8_t *src, size_t n,
                                                       const uint8_t key[4], uint64_t offset) {
   size_t head = (size_t)(-(uintptr_t)dst & 31);
+  if (head > n)
+    head = n;
   mask_portable(dst, src, head, rotated_key(key, offset));
   dst += head;
   src += head;
