@@ -1,8 +1,9 @@
 /* UTF-8 validation speed, GB/s (10^9 bytes per second), for each implementation on four kinds of
- * text, beside memcpy of the same buffer: 64 KiB (L2), 16 MiB (the size the issue names; it
+ * text, beside memcpy of the same buffer: messages of 100 and 1500 bytes (call overhead and
+ * the handling of the last partial block show), 64 KiB (L2), 16 MiB (the size the issue names; it
  * fits a 32 MiB L3) and 64 MiB (twice that L3: mostly memory bandwidth).
  *
- *   taskset -c 1 build/bench/bench_micro_utf8 [seconds-per-cell, default 0.08]
+ *   taskset -c 1 build/bench/bench_micro_utf8 [seconds-per-cell, default 0.04]
  *
  * Each cell repeats the call in batches for its time budget and keeps the best batch, so a
  * shared machine's noise costs speed only in some batches. Runs about 4 s in all. */
@@ -79,7 +80,7 @@ static size_t make_text(uint8_t *p, size_t len, int kind) {
 }
 
 typedef struct {
-  int impl; /* -1: memcpy */
+  int impl; /* -1: memcpy; WS_UTF8_IMPLS: the dispatching ws__utf8_feed */
   uint8_t *buf, *dst;
   size_t n;
 } job;
@@ -94,7 +95,8 @@ static void run_once(const job *j) {
   }
   ws__utf8 st;
   ws__utf8_reset(&st);
-  size_t r = ws__utf8_feed_with((ws__utf8_impl)j->impl, &st, j->buf, j->n);
+  size_t r = j->impl == WS_UTF8_IMPLS ? ws__utf8_feed(&st, j->buf, j->n)
+                                      : ws__utf8_feed_with((ws__utf8_impl)j->impl, &st, j->buf, j->n);
   if (r != j->n) {
     fprintf(stderr, "bench text is invalid at %zu?\n", r);
     exit(1);
@@ -121,28 +123,32 @@ static double measure(const job *j, double budget) {
 }
 
 int main(int argc, char **argv) {
-  double budget = argc > 1 ? atof(argv[1]) : 0.08;
-  static const size_t sizes[] = {64u << 10, 16u << 20, 64u << 20};
-  static const char *const size_names[] = {"64KiB", "16MiB", "64MiB"};
+  double budget = argc > 1 ? atof(argv[1]) : 0.04;
+  static const size_t sizes[] = {100, 1500, 64u << 10, 16u << 20, 64u << 20};
+  static const char *const size_names[] = {"100B", "1500B", "64KiB", "16MiB", "64MiB"};
   enum { TILE = 64 << 10 };
   printf("UTF-8 validation, GB/s (best batch; memcpy of the same buffer beside)\n");
-  printf("%-16s %-7s %9s", "text", "size", "memcpy");
+  printf("%-16s %-7s %9s %9s", "text", "size", "memcpy", "dispatch");
   for (int i = 0; i < WS_UTF8_IMPLS; i++)
     printf(" %9s", ws__utf8_impl_name((ws__utf8_impl)i));
   printf("  %s\n", "(- = CPU lacks it)");
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     size_t n = sizes[s];
-    uint8_t *buf = malloc(n), *dst = malloc(n);
+    size_t alloc = n < TILE ? TILE : n;
+    uint8_t *buf = malloc(alloc), *dst = malloc(alloc);
     if (!buf || !dst)
       return 1;
-    memset(dst, 0, n);
+    memset(dst, 0, alloc);
     for (int kind = 0; kind < KINDS; kind++) {
-      /* one 64 KiB text tiled: it ends on a character boundary, so the tiling stays valid */
-      make_text(buf, TILE, kind);
+      /* one 64 KiB text tiled: it ends on a character boundary, so the tiling stays valid;
+       * the small sizes are texts of their own size, which end on a boundary too */
+      make_text(buf, n < TILE ? n : TILE, kind);
       for (size_t off = TILE; off < n; off += TILE)
         memcpy(buf + off, buf, TILE);
       printf("%-16s %-7s", kind_names[kind], size_names[s]);
       job j = {-1, buf, dst, n};
+      printf(" %9.2f", measure(&j, budget));
+      j.impl = WS_UTF8_IMPLS;
       printf(" %9.2f", measure(&j, budget));
       for (int i = 0; i < WS_UTF8_IMPLS; i++) {
         if (!ws__utf8_impl_available((ws__utf8_impl)i)) {
