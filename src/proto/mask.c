@@ -7,7 +7,8 @@
  * 4, so one rotated key word or vector serves a whole call. docs/internals/utf8.md ("Masking")
  * has the numbers that chose this shape. */
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* -DWS_NO_SIMD builds the portable code alone, as on other CPUs (used to test that build). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(WS_NO_SIMD)
 #define WS_MASK_X86 1
 #include <immintrin.h>
 #endif

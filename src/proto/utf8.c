@@ -8,7 +8,8 @@
  * the CPU's feature bits (libgcc's __builtin_cpu_supports), so we keep no mutable state of our
  * own. docs/internals/utf8.md explains the vector algorithm and the numbers. */
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* -DWS_NO_SIMD builds the portable code alone, as on other CPUs (used to test that build). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(WS_NO_SIMD)
 #define WS_UTF8_X86 1
 #include <immintrin.h>
 #endif
