@@ -2,9 +2,10 @@
 
 #include <string.h>
 
-/* Three validators share one contract (utf8.h): the byte-at-a-time reference below, a portable
- * one that skips ASCII 16 bytes at a time, and on x86_64 two vector ones (SSE4.1, AVX2) built
- * with target attributes so the build needs no -m flags. Which one runs is decided per call from
+/* Three implementations share one contract (utf8.h): a portable one (the byte-at-a-time
+ * reference below behind an ASCII skip of 16 bytes at a time) and on x86_64 two vector ones
+ * (SSE4.1, AVX2) built with target attributes so the build needs no -m flags; the vector ones
+ * fall back on the reference to name the exact first bad byte. Which one runs is decided per call from
  * the CPU's feature bits (libgcc's __builtin_cpu_supports), so we keep no mutable state of our
  * own. docs/internals/utf8.md explains the vector algorithm and the numbers. */
 
