@@ -418,10 +418,10 @@ static int frame_start(ws_conn *c) {
       ws__utf8_reset(&c->utf8);
     }
     /* Limits from the header alone, before the excess is buffered: 1009. */
-    if (h->len > c->max_frame)
-      return WS_ERR_PROTO_FRAME_TOO_BIG;
     if (h->len > c->max_message - c->msg.len)
       return WS_ERR_PROTO_MESSAGE_TOO_BIG;
+    if (h->len > c->max_frame)
+      return WS_ERR_PROTO_FRAME_TOO_BIG;
     if (++c->frags > c->max_fragments)
       return WS_ERR_PROTO_TOO_MANY_FRAGMENTS;
   }
@@ -542,15 +542,11 @@ long ws_conn_recv(ws_conn *c, uint8_t *in, size_t len) {
         ws_conn_fail(c, rc, 0);
         break;
       }
-      const ws__frame_hdr *h = &c->fh;
-      if (h->len == 0) {
+      if (c->fh.len == 0)
         frame_done(c);
-      } else if (h->fin && h->opcode != WS_OP_CONTINUATION && !ws__opcode_is_control(h->opcode) &&
-                 len - i >= h->len) {
-        size_t n = (size_t)h->len;
-        size_t used = whole_message(c, in + i, n);
-        i += used;
-      }
+    } else if (c->fpos == 0 && c->fh.fin && c->fh.opcode != WS_OP_CONTINUATION &&
+               !ws__opcode_is_control(c->fh.opcode) && len - i >= c->fh.len) {
+      i += whole_message(c, in + i, (size_t)c->fh.len);
     } else {
       uint64_t left = c->fh.len - c->fpos;
       size_t n = left < len - i ? (size_t)left : len - i;
