@@ -41,8 +41,8 @@ typedef struct h_conn {
   size_t out_len;
 } h_conn;
 
-static void h_log(h_conn *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void h_log(h_conn *h, const char *fmt, ...) {
+static inline void h_log(h_conn *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void h_log(h_conn *h, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(h->log + h->log_len, sizeof h->log - h->log_len, fmt, ap);
@@ -54,7 +54,7 @@ static void h_log(h_conn *h, const char *fmt, ...) {
   }
 }
 
-static int h_on_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *d, size_t n) {
+static inline int h_on_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *d, size_t n) {
   (void)c;
   h_conn *h = ud;
   h->n_msg++;
@@ -67,32 +67,32 @@ static int h_on_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *d, si
     h_log(h, "%c%zu;", op == WS_OP_TEXT ? 'T' : 'B', n);
   return h->app_ret;
 }
-static void h_on_ping(ws_conn *c, void *ud, const uint8_t *d, size_t n) {
+static inline void h_on_ping(ws_conn *c, void *ud, const uint8_t *d, size_t n) {
   (void)c;
   h_conn *h = ud;
   h->n_ping++;
   h_log(h, "ping:%.*s;", (int)n, (const char *)d);
 }
-static void h_on_pong(ws_conn *c, void *ud, const uint8_t *d, size_t n) {
+static inline void h_on_pong(ws_conn *c, void *ud, const uint8_t *d, size_t n) {
   (void)c;
   h_conn *h = ud;
   h->n_pong++;
   h_log(h, "pong:%.*s;", (int)n, (const char *)d);
 }
-static void h_on_close_frame(ws_conn *c, void *ud, uint16_t code, const char *r, size_t n) {
+static inline void h_on_close_frame(ws_conn *c, void *ud, uint16_t code, const char *r, size_t n) {
   (void)c;
   h_conn *h = ud;
   h->n_close_frame++;
   h_log(h, "cf:%u:%.*s;", code, (int)n, r);
 }
-static void h_on_error(ws_conn *c, void *ud, int err) {
+static inline void h_on_error(ws_conn *c, void *ud, int err) {
   (void)c;
   h_conn *h = ud;
   h->n_error++;
   h->err_seen = err;
   h_log(h, "error:%s;", ws_errname(err));
 }
-static void h_on_close(ws_conn *c, void *ud, const ws_close_event *ev) {
+static inline void h_on_close(ws_conn *c, void *ud, const ws_close_event *ev) {
   h_conn *h = ud;
   h->n_close++;
   h->error_before_close = h->n_error > 0;
@@ -110,7 +110,7 @@ static void h_on_close(ws_conn *c, void *ud, const ws_close_event *ev) {
   }
 }
 
-static void h_random(void *ud, uint8_t *out, size_t n) {
+static inline void h_random(void *ud, uint8_t *out, size_t n) {
   h_conn *h = ud;
   for (size_t i = 0; i < n; i++)
     out[i] = h->key_counter ? h->next_key++ : H_KEY[i % 4];
@@ -120,13 +120,13 @@ static const ws_conn_callbacks H_CB = {h_on_message, h_on_ping, h_on_pong,
                                        h_on_close_frame, h_on_error, h_on_close};
 
 /* Options with the harness's random source. */
-static void h_opts(ws_conn_options *o, ws_role role, h_conn *h) {
+static inline void h_opts(ws_conn_options *o, ws_role role, h_conn *h) {
   ws_conn_options_init(o, role);
   o->random = h_random;
   o->random_ud = h;
 }
 
-static h_conn *h_new_opts(const ws_conn_options *o) {
+static inline h_conn *h_new_opts(const ws_conn_options *o) {
   h_conn *h = calloc(1, sizeof *h);
   ws_conn_options oo = *o;
   oo.random_ud = h;
@@ -134,20 +134,20 @@ static h_conn *h_new_opts(const ws_conn_options *o) {
   return h;
 }
 
-static h_conn *h_new(ws_role role) {
+static inline h_conn *h_new(ws_role role) {
   ws_conn_options o;
   h_opts(&o, role, NULL);
   return h_new_opts(&o);
 }
 
-static void h_free(h_conn *h) {
+static inline void h_free(h_conn *h) {
   if (h->c)
     ws_conn_free(h->c);
   free(h);
 }
 
 /* A frame as the peer of `role` sends it: masked (H_KEY) when the receiver is a server. */
-static size_t h_frame_ex(uint8_t *out, uint8_t b0, bool mask, const void *payload, uint64_t n) {
+static inline size_t h_frame_ex(uint8_t *out, uint8_t b0, bool mask, const void *payload, uint64_t n) {
   size_t i = 0;
   out[i++] = b0;
   uint8_t m = mask ? 0x80 : 0;
@@ -172,10 +172,10 @@ static size_t h_frame_ex(uint8_t *out, uint8_t b0, bool mask, const void *payloa
   return i + (size_t)n;
 }
 /* To a conn of `role`: masked iff role is server. */
-static size_t h_frame(uint8_t *out, ws_role to, uint8_t b0, const void *payload, size_t n) {
+static inline size_t h_frame(uint8_t *out, ws_role to, uint8_t b0, const void *payload, size_t n) {
   return h_frame_ex(out, b0, to == WS_ROLE_SERVER, payload, n);
 }
-static size_t h_close_frame(uint8_t *out, ws_role to, uint16_t code, const char *reason, size_t rl) {
+static inline size_t h_close_frame(uint8_t *out, ws_role to, uint16_t code, const char *reason, size_t rl) {
   uint8_t body[200];
   body[0] = (uint8_t)(code >> 8);
   body[1] = (uint8_t)code;
@@ -186,7 +186,7 @@ static size_t h_close_frame(uint8_t *out, ws_role to, uint16_t code, const char 
 
 /* Feed bytes in pieces of `chunk` (0: all at once), each piece from a fresh copy (recv unmasks
  * in place). Returns the total consumed (stops at a short count). */
-static size_t h_feed(h_conn *h, const uint8_t *p, size_t n, size_t chunk) {
+static inline size_t h_feed(h_conn *h, const uint8_t *p, size_t n, size_t chunk) {
   if (chunk == 0)
     chunk = n ? n : 1;
   size_t total = 0;
@@ -205,7 +205,7 @@ static size_t h_feed(h_conn *h, const uint8_t *p, size_t n, size_t chunk) {
   return total;
 }
 /* Feed split at one point. */
-static size_t h_feed_split(h_conn *h, const uint8_t *p, size_t n, size_t at) {
+static inline size_t h_feed_split(h_conn *h, const uint8_t *p, size_t n, size_t at) {
   size_t a = h_feed(h, p, at, 0);
   if (a < at)
     return a;
@@ -213,7 +213,7 @@ static size_t h_feed_split(h_conn *h, const uint8_t *p, size_t n, size_t at) {
 }
 
 /* Take everything pending into h->out (appending). */
-static size_t h_drain(h_conn *h) {
+static inline size_t h_drain(h_conn *h) {
   ws_slice s[64];
   size_t total = 0;
   for (;;) {
@@ -234,7 +234,7 @@ static size_t h_drain(h_conn *h) {
 }
 
 /* The server's (unmasked) close frame bytes with the failure reason of err. */
-static size_t h_fail_frame(uint8_t *out, ws_role from, uint16_t code, int err) {
+static inline size_t h_fail_frame(uint8_t *out, ws_role from, uint16_t code, int err) {
   const char *r = ws_strerror(err);
   uint8_t body[130];
   body[0] = (uint8_t)(code >> 8);
@@ -250,14 +250,14 @@ typedef struct h_alloc {
   long calls;
   long live;
 } h_alloc;
-static void *ha_malloc(size_t n, void *ud) {
+static inline void *ha_malloc(size_t n, void *ud) {
   h_alloc *a = ud;
   if (a->calls++ == a->fail_at)
     return NULL;
   a->live++;
   return malloc(n);
 }
-static void *ha_realloc(void *p, size_t n, void *ud) {
+static inline void *ha_realloc(void *p, size_t n, void *ud) {
   h_alloc *a = ud;
   if (a->calls++ == a->fail_at)
     return NULL;
@@ -265,7 +265,7 @@ static void *ha_realloc(void *p, size_t n, void *ud) {
     a->live++;
   return realloc(p, n);
 }
-static void ha_free(void *p, void *ud) {
+static inline void ha_free(void *p, void *ud) {
   h_alloc *a = ud;
   a->live--;
   free(p);
