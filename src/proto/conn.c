@@ -59,8 +59,8 @@ ws_conn *ws_conn_new(const ws_conn_options *opts, const ws_conn_callbacks *cb, v
     c->cb = *cb;
   c->ud = ud;
   c->alloc = opts->alloc;
-  c->random = opts->random;
-  c->random_ud = opts->random_ud;
+  c->rand_cb = opts->random;
+  c->rand_ud = opts->random_ud;
   c->max_message = opts->max_message_size;
   c->max_frame = opts->max_frame_size ? opts->max_frame_size : opts->max_message_size;
   if (c->max_frame > c->max_message)

@@ -35,8 +35,8 @@ struct ws_conn {
   ws_conn_callbacks cb;
   void *ud;
   const ws_allocator *alloc;
-  ws_random_cb random;
-  void *random_ud;
+  ws_random_cb rand_cb; /* mask keys (client role) */
+  void *rand_ud;
 
   /* limits (copied from the options) */
   uint64_t max_message;

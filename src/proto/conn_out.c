@@ -67,7 +67,7 @@ void ws__out_drop_unstarted(ws_conn *c) {
 static size_t build(ws_conn *c, uint8_t *dst, bool fin, uint8_t op, const uint8_t *p, size_t n) {
   if (c->role == WS_ROLE_CLIENT) {
     uint8_t key[4];
-    c->random(c->random_ud, key, 4);
+    c->rand_cb(c->rand_ud, key, 4);
     size_t h = ws__frame_build(dst, fin, 0, op, key, n);
     if (n)
       ws__mask_copy(dst + h, p, n, key, 0);

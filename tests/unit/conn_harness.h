@@ -140,6 +140,20 @@ static inline h_conn *h_new(ws_role role) {
   return h_new_opts(&o);
 }
 
+/* A fresh connection in an existing harness (cheap: for loops over thousands of cases). */
+static inline void h_renew(h_conn *h, ws_role role) {
+  if (h->c)
+    ws_conn_free(h->c);
+  h->log_len = 0;
+  h->log[0] = '\0';
+  h->out_len = 0;
+  h->n_msg = h->n_close = h->n_error = h->n_ping = h->n_pong = h->n_close_frame = 0;
+  h->err_seen = 0;
+  ws_conn_options o;
+  h_opts(&o, role, h);
+  h->c = ws_conn_new(&o, &H_CB, h, 1000);
+}
+
 static inline void h_free(h_conn *h) {
   if (h->c)
     ws_conn_free(h->c);
