@@ -209,6 +209,7 @@ void ws_conn_transport_closed(ws_conn *c, int err, const char *detail) {
   c->transport = WS_TRANSPORT_CLOSE;
   set_state(c, WS_CLOSED);
   ws__out_clear(c);
+  c->close_off = c->close_len; /* nothing is pending once the transport is gone */
   ws__buf_free(&c->msg);
 
   bool done = handshake_done(c);
