@@ -80,7 +80,7 @@ static size_t build(ws_conn *c, uint8_t *dst, bool fin, uint8_t op, const uint8_
 }
 
 void ws__out_close(ws_conn *c, uint16_t code, const char *reason, size_t reason_len) {
-  uint8_t body[WS__CONTROL_MAX];
+  uint8_t body[WS__CONTROL_MAX] = {0};
   size_t n = 0;
   if (code) {
     body[0] = (uint8_t)(code >> 8);
