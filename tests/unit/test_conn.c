@@ -486,6 +486,39 @@ WS_TEST(conn_split_at_every_boundary) {
   }
 }
 
+/* A failing script split at every boundary: the same events, the same close frame, and the
+ * bytes before the failure delivered intact. */
+WS_TEST(conn_split_failing_script) {
+  for (int ri = 0; ri < 2; ri++) {
+    ws_role role = ROLES[ri];
+    uint8_t in[256];
+    size_t n = 0;
+    n += h_frame(in + n, role, 0x81, "first", 5);
+    n += h_frame(in + n, role, 0x01, "ok \xe2\x82", 5);
+    n += h_frame(in + n, role, 0x80, "\xac then \xc0 bad", 12);
+    n += h_frame(in + n, role, 0x81, "never", 5);
+    h_conn *ref = h_new(role);
+    size_t used = h_feed(ref, in, n, 0);
+    h_drain(ref);
+    WS_CHECK_EQ_STR(ref->log, "T:first;");
+    WS_CHECK_EQ_INT(ws_conn_close_code_sent(ref->c), 1007);
+    for (size_t at = 0; at <= n; at++) {
+      h_conn *h = h_new(role);
+      size_t u = h_feed_split(h, in, n, at);
+      h_drain(h);
+      /* A failure on the last byte of the first piece: the second piece is a later call,
+       * discarded whole (len returned). */
+      WS_CHECK_MSG(u == used || (at == used && u == n), "at %zu: consumed %zu, want %zu", at, u,
+                   used);
+      WS_CHECK_MSG(strcmp(h->log, ref->log) == 0, "at %zu: %s", at, h->log);
+      WS_CHECK_MSG(h->out_len == ref->out_len && memcmp(h->out, ref->out, h->out_len) == 0,
+                   "at %zu: output differs", at);
+      h_free(h);
+    }
+    h_free(ref);
+  }
+}
+
 /* ---- output ------------------------------------------------------------------------------- */
 WS_TEST(conn_send_rules) {
   h_conn *h = h_new(WS_ROLE_SERVER);
