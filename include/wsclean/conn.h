@@ -21,8 +21,10 @@
  * Time: the core keeps the last time it was given (ws_conn_new, ws_conn_tick) and stamps
  * received data and ws_conn_close() with it, so a loop should call ws_conn_tick(c, now) once per
  * turn before ws_conn_recv (it is cheap). docs/conn.md has the whole contract, case by case.
- * Callbacks run inside ws_conn_recv/ws_conn_tick/ws_conn_transport_closed; they may call any
- * ws_conn_* function except ws_conn_free, which is allowed only from on_close or outside callbacks.
+ * Callbacks run inside ws_conn_recv (message, ping, pong, close frame) and
+ * ws_conn_transport_closed (error, close); ws_conn_tick fires none. They may call any ws_conn_*
+ * function except ws_conn_free and ws_conn_transport_closed, which are for on_close (free only)
+ * or outside callbacks.
  */
 #ifndef WSCLEAN_CONN_H
 #define WSCLEAN_CONN_H

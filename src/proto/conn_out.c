@@ -141,10 +141,17 @@ static bool send_closed(ws_conn *c, size_t len) {
   return false;
 }
 
+/* Would a frame of h header + n payload bytes keep the queue within send_queue_limit? */
+static bool room_for(const ws_conn *c, size_t h, size_t n) {
+  if (n > SIZE_MAX - h)
+    return false;
+  size_t need = h + n;
+  return need <= c->send_queue_limit && c->out_bytes <= c->send_queue_limit - need;
+}
+
 static int queue_data(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool fin) {
   size_t h = ws__frame_hdr_size(n, c->role == WS_ROLE_CLIENT);
-  if (n > c->send_queue_limit || c->out_bytes > c->send_queue_limit - n ||
-      c->out_bytes + n > c->send_queue_limit - h)
+  if (!room_for(c, h, n))
     return WS_ERR_BUFFER_FULL;
   ws__out *o = node_new(c, n);
   if (!o)
@@ -198,7 +205,7 @@ static int user_control(ws_conn *c, uint8_t op, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (c->close_sent || c->failed || c->closed || c->eof)
     return WS_ERR_STATE;
-  if (c->out_bytes > c->send_queue_limit)
+  if (!room_for(c, ws__frame_hdr_size(len, c->role == WS_ROLE_CLIENT), len))
     return WS_ERR_BUFFER_FULL;
   return ws__out_control(c, op, data, len, false);
 }
@@ -307,7 +314,7 @@ int ws_conn_send_shared(ws_conn *c, ws_frame_shared *f) {
     return WS_ERR_STATE;
   if (c->out_msg_op)
     return WS_ERR_STATE;
-  if (f->len > c->send_queue_limit || c->out_bytes > c->send_queue_limit - f->len)
+  if (!room_for(c, f->hdr, f->len - f->hdr))
     return WS_ERR_BUFFER_FULL;
   ws__out *o = ws__malloc(c->alloc, sizeof *o);
   if (!o)

@@ -584,6 +584,16 @@ WS_TEST(conn_buffered_amount_and_queue_limit) {
   WS_CHECK_EQ_INT(ws_conn_buffered_amount(c), 0);
   WS_CHECK_EQ_INT(ws_conn_pending_bytes(c), 0);
   WS_CHECK(c->head == NULL);
+  /* A limit smaller than a frame header refuses everything (no wrap-around). */
+  h_opts(&o, WS_ROLE_CLIENT, NULL);
+  o.send_queue_limit = 1;
+  h_conn *tiny = h_new_opts(&o);
+  WS_CHECK_EQ_INT(ws_conn_send(tiny->c, WS_OP_BINARY, "", 0), WS_ERR_BUFFER_FULL);
+  WS_CHECK_EQ_INT(ws_conn_ping(tiny->c, "", 0), WS_ERR_BUFFER_FULL);
+  WS_CHECK_EQ_INT(ws_conn_close(tiny->c, 1000, "", 0), WS_OK); /* the close frame always fits */
+  h_drain(tiny);
+  WS_CHECK_EQ_INT(tiny->out_len, 2 + 4 + 2);
+  h_free(tiny);
   /* The slices of several frames come out in order, for one writev. */
   ws_conn_send(c, WS_OP_TEXT, "a", 1);
   ws_conn_send(c, WS_OP_TEXT, "b", 1);
