@@ -62,11 +62,18 @@ int ws__frame_check(const ws__frame_hdr *h, bool server, uint8_t rsv_allowed) {
   if ((op >= 0x3 && op <= 0x7) || op >= 0xB)
     return WS_ERR_PROTO_OPCODE;
   /* RFC 6455 5.1: a server closes on an unmasked frame, a client on a masked one. */
+  /* RFC 7692 6.1: RSV1 ("compressed") is set on the first frame of a message only. */
+  if (op == 0x0 && (h->rsv & WS__RSV1))
+    return WS_ERR_PROTO_RSV;
   if (server && !h->masked)
     return WS_ERR_PROTO_UNMASKED;
   if (!server && h->masked)
     return WS_ERR_PROTO_MASKED;
   if (ws__opcode_is_control(op)) {
+    /* No extension gives RSV bits a meaning on control frames (RFC 7692 6: permessage-deflate
+     * applies to data frames only), so they stay errors even when negotiated. */
+    if (h->rsv)
+      return WS_ERR_PROTO_RSV;
     /* RFC 6455 5.5: control frames carry at most 125 bytes and are never fragmented. */
     if (h->len > WS__CONTROL_MAX)
       return WS_ERR_PROTO_CONTROL_TOO_LONG;

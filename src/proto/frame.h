@@ -41,7 +41,9 @@ int ws__frame_parse(const uint8_t *p, size_t n, ws__frame_hdr *h);
 /* The RFC 6455 5.2/5.4/5.5 checks of one header for an endpoint: RSV bits outside rsv_allowed
  * (PROTO_RSV), reserved opcodes 3-7 and 11-15 (PROTO_OPCODE), a server receiving an unmasked
  * frame (PROTO_UNMASKED) or a client a masked one (PROTO_MASKED), a control frame over 125
- * bytes (PROTO_CONTROL_TOO_LONG) or not FIN (PROTO_CONTROL_FRAGMENTED). 0 when acceptable. */
+ * bytes (PROTO_CONTROL_TOO_LONG) or not FIN (PROTO_CONTROL_FRAGMENTED). Even when negotiated,
+ * RSV bits on a control frame and RSV1 on a continuation frame are PROTO_RSV (RFC 7692 6,
+ * 6.1). 0 when acceptable. */
 int ws__frame_check(const ws__frame_hdr *h, bool server, uint8_t rsv_allowed);
 static inline bool ws__opcode_is_control(uint8_t op) { return (op & 0x8) != 0; }
 

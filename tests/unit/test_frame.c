@@ -112,6 +112,20 @@ WS_TEST(frame_check_rules) {
       WS_CHECK_MSG(ws__frame_check(&h, true, (uint8_t)allowed) == want, "rsv %d allowed %d", rsv,
                    allowed);
     }
+  /* Negotiated RSV bits: never on control frames, RSV1 never on a continuation. */
+  h.rsv = WS__RSV1;
+  for (int op = 8; op <= 10; op++) {
+    h.opcode = (uint8_t)op;
+    WS_CHECK_EQ_INT(ws__frame_check(&h, true, 0x7), WS_ERR_PROTO_RSV);
+  }
+  h.opcode = 0;
+  WS_CHECK_EQ_INT(ws__frame_check(&h, true, 0x7), WS_ERR_PROTO_RSV);
+  h.rsv = WS__RSV2;
+  WS_CHECK_EQ_INT(ws__frame_check(&h, true, 0x7), 0);
+  h.opcode = 2;
+  h.rsv = WS__RSV1;
+  WS_CHECK_EQ_INT(ws__frame_check(&h, true, 0x4), 0);
+  h.opcode = 1;
   h.rsv = 0;
   /* Masking per role. */
   h.masked = false;
