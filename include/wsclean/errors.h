@@ -73,6 +73,8 @@ WS_BEGIN_DECLS
   X(SHUTDOWN, -202, "the server is shutting down (closed with 1001, or 1012 for a restart)")      \
   X(SLOW_CONSUMER, -203, "the send queue stayed over its limit (closed with 1008)")               \
   X(HANDSHAKE_REFUSED, -204, "the opening handshake was refused or invalid")                     \
+  X(ABORTED, -205, "close() was called while connecting: the connection was failed")              \
+  X(HANDLER_FAILED, -206, "the application's connection handler failed (closed with 1011)")      \
   /* permessage-deflate (-250..-299) */
 
 typedef enum ws_err {
