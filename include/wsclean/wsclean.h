@@ -157,7 +157,7 @@ WS_API uint64_t ws_buffered_amount(const ws_socket *ws);
  * parsed ("ws://host:port/path"). NUL-terminated, valid while the socket lives. */
 WS_API const char *ws_protocol(const ws_socket *ws);
 WS_API const char *ws_extensions(const ws_socket *ws);
-WS_API const char *ws_url(const ws_socket *ws);
+WS_API const char *ws_get_url(const ws_socket *ws);
 WS_API void ws_set_user_data(ws_socket *ws, void *ud);
 WS_API void *ws_user_data(const ws_socket *ws);
 

@@ -74,7 +74,7 @@ static int hs_accept(void *ud, const ws_http_request *req, ws_server_reply *repl
   return find_route(srv, req->path, req->path_len) ? 0 : 404;
 }
 
-static int hs_select(void *ud, const ws_http_request *req, const ws_header *offered, size_t n) {
+static int hs_select(void *ud, const ws_http_request *req, const ws_str *offered, size_t n) {
   ws_server *srv = ud;
   const ws__route *r = find_route(srv, req->path, req->path_len);
   if (!r)
@@ -83,7 +83,7 @@ static int hs_select(void *ud, const ws_http_request *req, const ws_header *offe
   for (size_t i = 0; i < r->num_protocols; i++) {
     size_t pl = strlen(r->protocols[i]);
     for (size_t j = 0; j < n; j++)
-      if (offered[j].value_len == pl && memcmp(offered[j].value, r->protocols[i], pl) == 0)
+      if (offered[j].len == pl && memcmp(offered[j].data, r->protocols[i], pl) == 0)
         return (int)j;
   }
   return -1;

@@ -694,7 +694,7 @@ const char *ws_protocol(const ws_socket *ws) { return ws && ws->protocol ? ws->p
 const char *ws_extensions(const ws_socket *ws) {
   return ws && ws->extensions ? ws->extensions : "";
 }
-const char *ws_url(const ws_socket *ws) { return ws && ws->url ? ws->url : ""; }
+const char *ws_get_url(const ws_socket *ws) { return ws && ws->url ? ws->url : ""; }
 void ws_set_user_data(ws_socket *ws, void *ud) {
   if (ws)
     ws->user_data = ud;
