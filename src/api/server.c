@@ -390,13 +390,10 @@ long ws_server_broadcast(ws_server *srv, const char *route, bool binary, const v
 long ws_broadcast(ws_socket *const *sockets, size_t n, bool binary, const void *data, size_t len) {
   if (!sockets || (!data && len))
     return WS_ERR_INVAL;
-  const ws_allocator *alloc = NULL;
-  for (size_t i = 0; i < n && !alloc; i++)
-    if (sockets[i])
-      alloc = sockets[i]->alloc;
-  if (n == 0 || !alloc)
-    return 0;
-  return broadcast_to(sockets, n, NULL, NULL, binary, data, len, alloc);
+  for (size_t i = 0; i < n; i++)
+    if (sockets[i]) /* NULL is the default allocator: find a socket, not an allocator */
+      return broadcast_to(sockets, n, NULL, NULL, binary, data, len, sockets[i]->alloc);
+  return 0;
 }
 
 /* ---- graceful shutdown ---------------------------------------------------------------------- */
