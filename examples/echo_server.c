@@ -35,6 +35,7 @@ int main(int argc, char **argv) {
   }
   ws_server_route(srv, "/echo", NULL, 0, on_connection, NULL);
   printf("listening on ws://localhost:%u/echo\n", ws_server_port(srv));
+  fflush(stdout);
   ws_loop_run(loop);
   ws_loop_free(loop);
   return 0;

@@ -658,7 +658,8 @@ async def group_tls(a):
         check("tls: python client -> our wss server, ours clean 1000", c and c["code"] == 1000 and c["clean"], repr(c))
         env = node_env(a)
         env["NODE_EXTRA_CA_CERTS"] = ca
-        for kind in ("client-ws", "client-undici"):
+        have_node = a.node_modules and os.path.isdir(os.path.join(a.node_modules, "ws"))
+        for kind in ("client-ws", "client-undici") if have_node else ():
             r = await node_client(kind, "wss://localhost:%d/echo/%s" % (srv.port, kind), {"op": "echo", "sizes": sizes}, env)
             check("tls: node %s -> our wss server echo" % kind, r.get("echo") == "ok" and r.get("code") == 1000, repr(r)[:300])
             if kind == "client-undici":
@@ -671,6 +672,42 @@ async def group_tls(a):
         check("tls: our server exited without sanitizer reports", "AddressSanitizer" not in err and "runtime error" not in err, err[-1500:])
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+async def group_examples(a):
+    """examples/echo_server and examples/client against each other, and libuv_embed (the
+    sans-I/O core inside libuv) against Python websockets."""
+    d = a.examples
+    srv = await asyncio.create_subprocess_exec(os.path.join(d, "echo_server"), "0", stdout=subprocess.PIPE)
+    line = (await asyncio.wait_for(srv.stdout.readline(), 10)).decode()
+    port = int(re.search(r":(\d+)/", line).group(1))
+    cli = await asyncio.create_subprocess_exec(os.path.join(d, "client"), "ws://127.0.0.1:%d/echo" % port, "hello there",
+                                               stdout=subprocess.PIPE)
+    out, _ = await asyncio.wait_for(cli.communicate(), 10)
+    text = out.decode()
+    check("examples: client <-> echo_server message", "message: hello there" in text, text)
+    check("examples: client sees close 1000 clean", 'close: code 1000 reason "" wasClean true' in text, text)
+    r = await py_client("ws://127.0.0.1:%d/echo" % port, {"op": "echo", "sizes": [0, 5, 70000]})
+    check("examples: python client <-> echo_server", r.get("echo") == "ok" and r.get("code") == 1000, repr(r))
+    srv.kill()
+    await srv.wait()
+    uvbin = os.path.join(d, "libuv_embed")
+    if not os.path.exists(uvbin):
+        print("SKIP libuv_embed (libuv not found at build time)")
+        return
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    uv = await asyncio.create_subprocess_exec(uvbin, str(port), stdout=subprocess.PIPE)
+    await asyncio.wait_for(uv.stdout.readline(), 10)
+    r = await py_client("ws://127.0.0.1:%d/" % port, {"op": "echo", "sizes": [0, 5, 126, 70000, 1 << 20]})
+    check("examples: python client <-> libuv_embed echo", r.get("echo") == "ok" and r.get("code") == 1000, repr(r))
+    for code in (1000, 4000, 1001):
+        r = await py_client("ws://127.0.0.1:%d/" % port, {"op": "close", "code": code, "reason": "r"})
+        check("examples: libuv_embed echoes close %d" % code, r.get("code") == code, repr(r))
+    uv.kill()
+    await uv.wait()
 
 
 def node_env(a):
@@ -686,9 +723,10 @@ def main():
     ap.add_argument("--peer", required=True)
     ap.add_argument("--node-modules")
     ap.add_argument("--quick", action="store_true", help="echo up to 1 MiB (for the ASan runs)")
+    ap.add_argument("--examples", help="directory of the built examples (group examples)")
     a = ap.parse_args()
     if a.group.startswith("client-") or a.group.startswith("server-") or a.group == "tls":
-        if ("node" in a.group or "undici" in a.group or a.group == "tls") and \
+        if ("node" in a.group or "undici" in a.group) and \
                 not (a.node_modules and os.path.isdir(os.path.join(a.node_modules, "ws"))):
             print("SKIP: tests/peers/node_modules missing (run scripts/install-deps.sh)")
             return 77
@@ -705,6 +743,8 @@ def main():
         asyncio.run(group_server("undici", a))
     elif a.group == "tls":
         asyncio.run(group_tls(a))
+    elif a.group == "examples":
+        asyncio.run(group_examples(a))
     else:
         print("unknown group", a.group)
         return 2
