@@ -323,7 +323,8 @@ static bool two_closed(harness *h, void *arg) {
 WS_TEST(over_max_connections_closes_1013) {
   harness h;
   h_init(&h, 1);
-  rec r[2] = {{0}};
+  rec r[2];
+  memset(r, 0, sizeof r);
   ws_socket *a = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
   watch(a, &r[0]);
   h_run(&h, rec_opened, &r[0]);
@@ -356,7 +357,8 @@ WS_TEST(handler_failure_closes_1011) {
 WS_TEST(broadcast_reaches_every_open_connection) {
   harness h;
   h_init(&h, 0);
-  rec r[3] = {{0}};
+  rec r[3];
+  memset(r, 0, sizeof r);
   ws_socket *ws[3];
   for (int i = 0; i < 3; i++) {
     ws[i] = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
