@@ -201,8 +201,8 @@ static void arm_timer(ws_socket *ws) {
     when = ws_conn_next_deadline(ws->conn);
     size_t bytes;
     uint32_t ms;
-    if (ws->over_since && ws->srv && ws__server_slow_limits(ws->srv, &bytes, &ms) &&
-        ws->over_since + ms < when)
+    if (ws->over_since && ws->srv && ws_conn_ready_state(ws->conn) == WS_OPEN &&
+        ws__server_slow_limits(ws->srv, &bytes, &ms) && ws->over_since + ms < when)
       when = ws->over_since + ms;
   } else if (ws->phase != WS__PH_DONE)
     when = ws->handshake_deadline;
@@ -312,9 +312,12 @@ static void flush_cb(ws__flush *f) {
     ws->out_off += h;
     if (wr > h)
       ws_conn_consume_out(c, wr - h);
-    /* More than 64 slices waiting and the socket took everything: go on next turn. */
-    if (!ws->sock.write_blocked && ws_conn_pending_bytes(c) > 0)
-      ws__again_mark(ws->loop, &ws->sock.io);
+    /* More than 64 slices were waiting and the socket took them all: write again (the flush
+     * list is re-run until empty, and each pass consumes output, so this ends). */
+    if (!ws->sock.write_blocked && ws_conn_pending_bytes(c) > 0) {
+      ws__flush_mark(ws->loop, &ws->flush);
+      return;
+    }
   }
   if (ws->out_off < ws->out.len) {
     arm_timer(ws);

@@ -471,4 +471,80 @@ WS_TEST(reconnect_delay_policy) {
   }
 }
 
+/* ---- backpressure and teardown ----------------------------------------------------------- */
+static int raw_upgrade(uint16_t port, const char *path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small); /* a reader that hardly reads */
+  struct sockaddr_in sa = {0};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+    return -1;
+  char req[256];
+  int n = snprintf(req, sizeof req,
+                   "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                   path);
+  if (write(fd, req, (size_t)n) != n)
+    return -1;
+  return fd;
+}
+
+static void flood(const ws_event *ev, void *ud) {
+  (void)ud;
+  static uint8_t block[1 << 20];
+  ws_socket *ws = ws_event_socket(ev);
+  for (int i = 0; i < 12; i++)
+    ws_send_binary(ws, block, sizeof block);
+}
+
+static int flood_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  watch(ws, ud);
+  ws_on(ws, "open", flood, NULL);
+  ws_event_target_add_listener(ws_target(ws), "open", on_any, ud);
+  return 0;
+}
+
+WS_TEST(slow_consumer_is_failed_with_1008_not_buffered_forever) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  o.slow_consumer_bytes = 256 * 1024;
+  o.slow_consumer_ms = 150;
+  o.conn.close_timeout_ms = 300;
+  ws_server *srv = ws_server_new(loop, &o, NULL);
+  rec r = {0};
+  ws_server_route(srv, "/flood", NULL, 0, flood_conn, &r);
+  int fd = raw_upgrade(ws_server_port(srv), "/flood");
+  WS_CHECK(fd >= 0);
+  uint64_t t0 = ws_loop_now(loop);
+  for (int i = 0; i < 400 && r.closes == 0; i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(r.closes, 1);
+  WS_CHECK_MSG(strstr(r.log, "error,close:1006:0") != NULL, "log %s", r.log);
+  WS_CHECK_EQ_INT(r.err, WS_ERR_SLOW_CONSUMER);
+  WS_CHECK(ws_loop_now(loop) - t0 < 3000);
+  close(fd);
+  ws_server_shutdown(srv, 1001, 100);
+  ws_loop_run(loop);
+  ws_loop_free(loop);
+}
+
+WS_TEST(freeing_the_loop_cuts_open_sockets_and_servers_without_leaks) {
+  harness h;
+  h_init(&h, 0);
+  rec r = {0};
+  ws_socket *ws = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(ws, &r);
+  h_run(&h, rec_opened, &r);
+  ws_send_text(ws, "pending", 7);
+  ws_open(h.loop, h.url, NULL, 0, NULL, NULL); /* still connecting */
+  ws_loop_free(h.loop);                        /* ASan/valgrind: nothing leaks, nothing fires */
+  WS_CHECK_EQ_STR(r.log, "open");
+}
+
 int main(void) { return ws_test_main(); }
