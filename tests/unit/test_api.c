@@ -471,6 +471,40 @@ WS_TEST(reconnect_delay_policy) {
   }
 }
 
+WS_TEST(ipv6_loopback_client_and_server) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "::1";
+  int err = 0;
+  ws_server *srv = ws_server_new(loop, &o, &err);
+  if (!srv) { /* a machine without IPv6 loopback: nothing to test */
+    ws_loop_free(loop);
+    return;
+  }
+  harness h;
+  memset(&h, 0, sizeof h);
+  h.loop = loop;
+  ws_server_route(srv, "*", NULL, 0, on_conn, &h);
+  char url[64];
+  snprintf(url, sizeof url, "ws://[::1]:%u/any", ws_server_port(srv));
+  rec r = {0};
+  ws_socket *ws = ws_open(loop, url, NULL, 0, NULL, &err);
+  WS_CHECK(ws != NULL);
+  watch(ws, &r);
+  h_run(&h, rec_opened, &r);
+  WS_CHECK_EQ_STR(ws_get_url(ws), url);
+  ws_send_text(ws, "v6", 2);
+  for (int i = 0; i < 300 && !strstr(r.log, "msg:v6"); i++)
+    ws_loop_run_once(loop, 10);
+  ws_close(ws, 1000, NULL);
+  h_run(&h, rec_closed, &r);
+  WS_CHECK_EQ_STR(r.log, "open,msg:v6,close:1000:1");
+  ws_server_shutdown(srv, 1001, 100);
+  ws_loop_run(loop);
+  ws_loop_free(loop);
+}
+
 /* ---- backpressure and teardown ----------------------------------------------------------- */
 static int raw_upgrade(uint16_t port, const char *path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
