@@ -28,7 +28,8 @@ static void on_close(const ws_event *ev, void *ud) {
 int main(int argc, char **argv) {
   ws_loop *loop = ws_loop_new(NULL);
   int err;
-  ws_socket *ws = ws_open(loop, argc > 1 ? argv[1] : "ws://127.0.0.1:9001/echo", NULL, 0, NULL, &err);
+  ws_socket *ws =
+      ws_open(loop, argc > 1 ? argv[1] : "ws://127.0.0.1:9001/echo", NULL, 0, NULL, &err);
   if (!ws) {
     fprintf(stderr, "ws_open: %s\n", ws_strerror(err));
     return 1;

@@ -89,14 +89,14 @@ WS_API int ws_loop_clear_timeout(ws_loop *loop, uint64_t id);
 typedef struct ws_socket ws_socket;
 
 typedef struct ws_open_options {
-  size_t size;                   /* sizeof(ws_open_options), set by ws_open_options_init */
-  const char *ca_file;           /* wss://: PEM CA bundle to verify the server with; NULL
-                                    (default): the system store. The name in the URL must match
-                                    the certificate (DNS name or IP address); SNI is sent for
-                                    names */
-  bool insecure;                 /* wss://: skip verification (tests only). Default false */
-  const char *origin;            /* Origin header; default none */
-  const ws_header *headers;      /* extra request headers (Authorization...), default none */
+  size_t size;              /* sizeof(ws_open_options), set by ws_open_options_init */
+  const char *ca_file;      /* wss://: PEM CA bundle to verify the server with; NULL
+                               (default): the system store. The name in the URL must match
+                               the certificate (DNS name or IP address); SNI is sent for
+                               names */
+  bool insecure;            /* wss://: skip verification (tests only). Default false */
+  const char *origin;       /* Origin header; default none */
+  const ws_header *headers; /* extra request headers (Authorization...), default none */
   size_t num_headers;
   uint32_t handshake_timeout_ms; /* TCP + TLS + HTTP upgrade, default 30000; over it: error +
                                     close 1006 (diag.error WS_ERR_HANDSHAKE_TIMEOUT) */
@@ -189,17 +189,17 @@ typedef void (*ws_http_cb)(ws_server *srv, ws_http_exchange *x, const ws_http_re
                            void *ud);
 
 typedef struct ws_server_options {
-  size_t size;                /* sizeof(ws_server_options), set by ws_server_options_init */
-  const char *host;           /* address to bind; NULL or "" (default): all, IPv6 and IPv4 */
-  uint16_t port;              /* 0 (default): any free port, see ws_server_port */
-  bool reuse_port;            /* SO_REUSEPORT: several loops/processes share the port */
-  const char *tls_cert_file;  /* both set: wss:// (PEM certificate chain and key) */
+  size_t size;               /* sizeof(ws_server_options), set by ws_server_options_init */
+  const char *host;          /* address to bind; NULL or "" (default): all, IPv6 and IPv4 */
+  uint16_t port;             /* 0 (default): any free port, see ws_server_port */
+  bool reuse_port;           /* SO_REUSEPORT: several loops/processes share the port */
+  const char *tls_cert_file; /* both set: wss:// (PEM certificate chain and key) */
   const char *tls_key_file;
   const char *const *allowed_origins; /* exact Origin values allowed, others get HTTP 403;
                                          NULL (default): any origin */
   size_t num_allowed_origins;
-  uint32_t max_connections;   /* default 10000; a connection over the limit completes the
-                                 handshake and is closed at once with 1013 Try Again Later */
+  uint32_t max_connections;      /* default 10000; a connection over the limit completes the
+                                    handshake and is closed at once with 1013 Try Again Later */
   uint32_t handshake_timeout_ms; /* default 10000: TLS + upgrade request, then cut */
   /* Slow consumers: when a connection's unsent output stays above slow_consumer_bytes for
    * slow_consumer_ms, it is closed with 1008 Policy Violation (the peer does not read what it
@@ -207,9 +207,9 @@ typedef struct ws_server_options {
    * 0 (off). The hard cap conn.send_queue_limit applies in any case. */
   size_t slow_consumer_bytes;
   uint32_t slow_consumer_ms;
-  ws_http_cb on_http;         /* plain HTTP requests; NULL (default): 426 Upgrade Required */
+  ws_http_cb on_http; /* plain HTTP requests; NULL (default): 426 Upgrade Required */
   void *http_ud;
-  ws_conn_options conn;       /* per-connection limits (conn.h), server role */
+  ws_conn_options conn; /* per-connection limits (conn.h), server role */
 } ws_server_options;
 
 WS_API void ws_server_options_init(ws_server_options *o);

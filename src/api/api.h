@@ -33,7 +33,7 @@ struct ws_socket {
   ws_ready_state state; /* before a ws_conn exists; then the conn's */
   int fail_err;
   uint64_t handshake_deadline;
-  uint64_t over_since;  /* slow consumer: when the queue went over the limit (0: not over) */
+  uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
   ws_event_target *target;
   ws_conn *conn;
   ws_conn_options copts;

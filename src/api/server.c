@@ -227,8 +227,8 @@ ws_server *ws_server_new(ws_loop *loop, const ws_server_options *opts, int *err)
       return NULL;
     }
   }
-  int fd = ws__listen(opts->host, opts->port, opts->reuse_port, 511, &srv->port, detail,
-                      sizeof detail);
+  int fd =
+      ws__listen(opts->host, opts->port, opts->reuse_port, 511, &srv->port, detail, sizeof detail);
   if (fd < 0 || ws__io_start(loop, &srv->lio, fd, on_accept, WS__IO_READ) != WS_OK) {
     if (fd >= 0)
       close(fd);
@@ -314,7 +314,8 @@ void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
       static const char body404[] = "Not Found\n";
       bool hook = srv->opts.on_http != NULL;
       (void)ws_http_respond(&x, hook ? 404 : 426, "text/plain; charset=utf-8",
-                            hook ? body404 : body426, hook ? sizeof body404 - 1 : sizeof body426 - 1);
+                            hook ? body404 : body426,
+                            hook ? sizeof body404 - 1 : sizeof body426 - 1);
     }
   } else {
     size_t len;
@@ -424,7 +425,8 @@ int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
   ws__io_stop(srv->loop, &srv->lio);
   close(srv->lfd);
   srv->lfd = -1;
-  const char *reason = code == WS_CLOSE_SERVICE_RESTART ? "server restarting" : "server shutting down";
+  const char *reason =
+      code == WS_CLOSE_SERVICE_RESTART ? "server restarting" : "server shutting down";
   for (ws_socket *ws = srv->head; ws; ws = ws->next) {
     if (ws->freeing)
       continue;

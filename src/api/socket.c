@@ -568,8 +568,8 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   }
   ws_socket *ws = ws__socket_alloc(loop, alloc, false);
   char us[2048];
-  int ul = snprintf(us, sizeof us, "%s://%s%s%s:%u%s", u->secure ? "wss" : "ws",
-                    u->ipv6 ? "[" : "", u->host, u->ipv6 ? "]" : "", (unsigned)u->port, u->resource);
+  int ul = snprintf(us, sizeof us, "%s://%s%s%s:%u%s", u->secure ? "wss" : "ws", u->ipv6 ? "[" : "",
+                    u->host, u->ipv6 ? "]" : "", (unsigned)u->port, u->resource);
   if (ws)
     ws->url = dup_str(alloc, us, ul < 0 ? 0 : (size_t)ul >= sizeof us ? sizeof us - 1 : (size_t)ul);
   if (!ws || !ws->url) {

@@ -17,9 +17,9 @@
 #include <pthread.h>
 
 /* ---- file descriptors ------------------------------------------------------------------- */
-#define WS__IO_READ 0x1u
+#define WS__IO_READ  0x1u
 #define WS__IO_WRITE 0x2u
-#define WS__IO_HUP 0x4u /* error or hang-up: the callback must read/write to learn which */
+#define WS__IO_HUP   0x4u /* error or hang-up: the callback must read/write to learn which */
 
 typedef struct ws__io ws__io;
 typedef void (*ws__io_cb)(ws__io *io, uint32_t events);

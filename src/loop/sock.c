@@ -15,7 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define WS__MAX_IOV 64
+#define WS__MAX_IOV    64
 #define WS__TLS_GATHER (16u * 1024u) /* one TLS record's worth of small slices */
 
 static void sock_io(ws__io *io, uint32_t ev);

@@ -47,9 +47,9 @@ struct ws__sock {
   void *owner;
   SSL *ssl;
   ws__sock_state state;
-  bool write_blocked;  /* the last write stopped short: waiting for EPOLLOUT */
-  bool wr_shut;        /* FIN (and close_notify) sent */
-  bool rd_eof;         /* the peer's FIN or close_notify seen */
+  bool write_blocked; /* the last write stopped short: waiting for EPOLLOUT */
+  bool wr_shut;       /* FIN (and close_notify) sent */
+  bool rd_eof;        /* the peer's FIN or close_notify seen */
   bool tls_server;
   struct addrinfo *ai_list, *ai_next; /* connect candidates, tried in order */
   char host[256];                     /* for SNI and the certificate name check */

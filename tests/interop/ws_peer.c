@@ -74,7 +74,8 @@ static void print_close(const ws_event *ev, const char *path) {
 }
 
 static void do_close(ws_socket *ws, long code, const char *reason) {
-  int rc = P.native ? ws_close_with(ws, (uint16_t)code, reason) : ws_close(ws, (uint16_t)code, reason);
+  int rc =
+      P.native ? ws_close_with(ws, (uint16_t)code, reason) : ws_close(ws, (uint16_t)code, reason);
   if (rc != WS_OK) {
     printf("close-rejected %s\n", ws_errname(rc));
     fflush(stdout);
@@ -263,21 +264,36 @@ int main(int argc, char **argv) {
     url = argv[i++];
   for (; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-    if (!strcmp(a, "--echo")) parse_sizes(v), i++;
-    else if (!strcmp(a, "--close")) P.close_code = atol(v), i++;
-    else if (!strcmp(a, "--reason")) P.reason = reason_arg(v), i++;
-    else if (!strcmp(a, "--native")) P.native = true;
-    else if (!strcmp(a, "--close-timeout")) P.close_timeout = (uint32_t)atol(v), i++;
-    else if (!strcmp(a, "--max-message")) P.max_message = strtoull(v, NULL, 10), i++;
-    else if (!strcmp(a, "--ca")) ca = v, i++;
-    else if (!strcmp(a, "--protocol") && nprot < 8) protocols[nprot++] = v, i++;
-    else if (!strcmp(a, "--port")) port = atol(v), i++;
-    else if (!strcmp(a, "--max-conn")) max_conn = atol(v), i++;
-    else if (!strcmp(a, "--shutdown-after")) P.shutdown_after = atol(v), i++;
-    else if (!strcmp(a, "--shutdown-code")) P.shutdown_code = (uint16_t)atol(v), i++;
-    else if (!strcmp(a, "--exit-after")) P.exit_after = atol(v), i++;
-    else if (!strcmp(a, "--origin")) origin = v, i++;
-    else if (!strcmp(a, "--tls") && i + 2 < argc) cert = argv[i + 1], key = argv[i + 2], i += 2;
+    if (!strcmp(a, "--echo"))
+      parse_sizes(v), i++;
+    else if (!strcmp(a, "--close"))
+      P.close_code = atol(v), i++;
+    else if (!strcmp(a, "--reason"))
+      P.reason = reason_arg(v), i++;
+    else if (!strcmp(a, "--native"))
+      P.native = true;
+    else if (!strcmp(a, "--close-timeout"))
+      P.close_timeout = (uint32_t)atol(v), i++;
+    else if (!strcmp(a, "--max-message"))
+      P.max_message = strtoull(v, NULL, 10), i++;
+    else if (!strcmp(a, "--ca"))
+      ca = v, i++;
+    else if (!strcmp(a, "--protocol") && nprot < 8)
+      protocols[nprot++] = v, i++;
+    else if (!strcmp(a, "--port"))
+      port = atol(v), i++;
+    else if (!strcmp(a, "--max-conn"))
+      max_conn = atol(v), i++;
+    else if (!strcmp(a, "--shutdown-after"))
+      P.shutdown_after = atol(v), i++;
+    else if (!strcmp(a, "--shutdown-code"))
+      P.shutdown_code = (uint16_t)atol(v), i++;
+    else if (!strcmp(a, "--exit-after"))
+      P.exit_after = atol(v), i++;
+    else if (!strcmp(a, "--origin"))
+      origin = v, i++;
+    else if (!strcmp(a, "--tls") && i + 2 < argc)
+      cert = argv[i + 1], key = argv[i + 2], i += 2;
     else {
       fprintf(stderr, "unknown argument %s\n", a);
       return 2;

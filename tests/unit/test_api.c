@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <unistd.h>
 
 /* ---- a recorder: every event a socket sees, as text --------------------------------------- */
@@ -165,11 +166,11 @@ WS_TEST(close_validation_table_while_open) {
     const char *reason;
     int want;
   } rows[] = {
-      {999, NULL, WS_ERR_INVALID_ACCESS},  {1001, NULL, WS_ERR_INVALID_ACCESS},
-      {1005, NULL, WS_ERR_INVALID_ACCESS}, {1006, NULL, WS_ERR_INVALID_ACCESS},
-      {1011, NULL, WS_ERR_INVALID_ACCESS}, {1015, NULL, WS_ERR_INVALID_ACCESS},
-      {2999, NULL, WS_ERR_INVALID_ACCESS}, {5000, NULL, WS_ERR_INVALID_ACCESS},
-      {1000, "\xff", WS_ERR_SYNTAX},       {3000, "\xc3\x28", WS_ERR_SYNTAX},
+      {999, NULL, WS_ERR_INVALID_ACCESS},    {1001, NULL, WS_ERR_INVALID_ACCESS},
+      {1005, NULL, WS_ERR_INVALID_ACCESS},   {1006, NULL, WS_ERR_INVALID_ACCESS},
+      {1011, NULL, WS_ERR_INVALID_ACCESS},   {1015, NULL, WS_ERR_INVALID_ACCESS},
+      {2999, NULL, WS_ERR_INVALID_ACCESS},   {5000, NULL, WS_ERR_INVALID_ACCESS},
+      {1000, "\xff", WS_ERR_SYNTAX},         {3000, "\xc3\x28", WS_ERR_SYNTAX},
       {1001, "\xff", WS_ERR_INVALID_ACCESS}, /* the code is checked first */
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -179,9 +180,9 @@ WS_TEST(close_validation_table_while_open) {
   r124[123] = 0;                          /* exactly 123 bytes is allowed */
   WS_CHECK_EQ_INT(ws_close(ws, 4000, r124), WS_OK);
   WS_CHECK_EQ_INT(ws_state(ws), WS_CLOSING);
-  WS_CHECK_EQ_INT(ws_close(ws, 1000, NULL), WS_OK);              /* CLOSING: nothing */
+  WS_CHECK_EQ_INT(ws_close(ws, 1000, NULL), WS_OK);                 /* CLOSING: nothing */
   WS_CHECK_EQ_INT(ws_close(ws, 1001, NULL), WS_ERR_INVALID_ACCESS); /* still validated */
-  WS_CHECK_EQ_INT(ws_send_text(ws, "late", 4), WS_OK);            /* dropped, counted */
+  WS_CHECK_EQ_INT(ws_send_text(ws, "late", 4), WS_OK);              /* dropped, counted */
   WS_CHECK(ws_buffered_amount(ws) >= 4);
   h_run(&h, rec_closed, &r);
   WS_CHECK_EQ_STR(r.log, "open,close:4000:1");
@@ -286,8 +287,12 @@ WS_TEST(unresolvable_host_is_error_then_close_with_detail) {
 }
 
 /* ---- events ------------------------------------------------------------------------------ */
-static void order_a(const ws_event *ev, void *ud) { rec_add(ud, ws_event_type(ev)[0] == 'm' ? "A" : "a"); }
-static void order_b(const ws_event *ev, void *ud) { rec_add(ud, ws_event_type(ev)[0] == 'm' ? "B" : "b"); }
+static void order_a(const ws_event *ev, void *ud) {
+  rec_add(ud, ws_event_type(ev)[0] == 'm' ? "A" : "a");
+}
+static void order_b(const ws_event *ev, void *ud) {
+  rec_add(ud, ws_event_type(ev)[0] == 'm' ? "B" : "b");
+}
 
 WS_TEST(handlers_and_listeners_run_in_registration_order_and_target_is_the_socket) {
   harness h;
@@ -307,7 +312,8 @@ WS_TEST(handlers_and_listeners_run_in_registration_order_and_target_is_the_socke
     ws_loop_run_once(h.loop, 10);
   WS_CHECK_EQ_STR(order.log, "A,B");
   WS_CHECK(strstr(r.log, "msg:ping") != NULL);
-  WS_CHECK_EQ_INT(ws_event_target_remove_listener(ws_target(ws), "message", order_a, &order), WS_OK);
+  WS_CHECK_EQ_INT(ws_event_target_remove_listener(ws_target(ws), "message", order_a, &order),
+                  WS_OK);
   ws_close(ws, 1000, NULL);
   h_run(&h, rec_closed, &r);
   h_free(&h);
@@ -453,10 +459,10 @@ WS_TEST(reconnect_delay_policy) {
     unsigned attempt;
     int64_t lo, hi; /* -1,-1: no retry */
   } rows[] = {
-      {1000, true, 0, -1, -1},      {1002, false, 0, -1, -1},  {1003, false, 0, -1, -1},
-      {1008, false, 0, -1, -1},     {1006, false, 0, 500, 1000}, {1006, false, 3, 4000, 8000},
+      {1000, true, 0, -1, -1},         {1002, false, 0, -1, -1},    {1003, false, 0, -1, -1},
+      {1008, false, 0, -1, -1},        {1006, false, 0, 500, 1000}, {1006, false, 3, 4000, 8000},
       {1006, false, 20, 15000, 30000}, {1012, true, 0, 5000, 6000}, {1013, true, 0, 5000, 6000},
-      {1001, true, 1, 1000, 2000},  {1015, false, 0, 500, 1000}, {1000, false, 0, 500, 1000},
+      {1001, true, 1, 1000, 2000},     {1015, false, 0, 500, 1000}, {1000, false, 0, 500, 1000},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     ws_close_event_init init = {0};
@@ -465,7 +471,8 @@ WS_TEST(reconnect_delay_policy) {
     ws_close_event *ev = ws_close_event_new(NULL, "close", &init, 0);
     for (uint32_t rnd = 0; rnd < 4000000000u; rnd += 777777777u) {
       int64_t d = ws_reconnect_delay(ev, rows[i].attempt, 0, 0, rnd);
-      WS_CHECK_MSG(d >= rows[i].lo && d <= rows[i].hi, "row %zu rnd %u: %lld", i, rnd, (long long)d);
+      WS_CHECK_MSG(d >= rows[i].lo && d <= rows[i].hi, "row %zu rnd %u: %lld", i, rnd,
+                   (long long)d);
     }
     ws_close_event_free(ev);
   }
@@ -505,6 +512,86 @@ WS_TEST(ipv6_loopback_client_and_server) {
   ws_loop_free(loop);
 }
 
+/* N loops on N threads sharing one port (SO_REUSEPORT); work handed over with ws_loop_post. */
+typedef struct {
+  ws_loop *loop;
+  ws_server *srv;
+  harness h;
+  pthread_t th;
+} worker;
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  ws_loop_run(w->loop); /* until the posted shutdown has finished */
+  return NULL;
+}
+
+static void post_shutdown(ws_loop *loop, void *ud) {
+  (void)loop;
+  ws_server_shutdown(ud, 1001, 500); /* runs on the worker's own thread */
+}
+
+WS_TEST(two_loops_on_two_threads_share_a_port) {
+  worker w[2];
+  uint16_t port = 0;
+  for (int i = 0; i < 2; i++) {
+    memset(&w[i], 0, sizeof w[i]);
+    w[i].loop = ws_loop_new(NULL);
+    w[i].h.loop = w[i].loop;
+    ws_server_options o;
+    ws_server_options_init(&o);
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.reuse_port = true;
+    int err = 0;
+    w[i].srv = ws_server_new(w[i].loop, &o, &err);
+    WS_CHECK_MSG(w[i].srv != NULL, "server %d: %s", i, ws_errname(err));
+    if (!w[i].srv)
+      return;
+    port = ws_server_port(w[i].srv);
+    ws_server_route(w[i].srv, "*", NULL, 0, on_conn, &w[i].h);
+  }
+  for (int i = 0; i < 2; i++)
+    pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+  ws_loop *loop = ws_loop_new(NULL);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", port);
+  rec r[6];
+  memset(r, 0, sizeof r);
+  ws_socket *ws[6];
+  for (int i = 0; i < 6; i++) {
+    ws[i] = ws_open(loop, url, NULL, 0, NULL, NULL);
+    watch(ws[i], &r[i]);
+  }
+  for (int t = 0; t < 300; t++) {
+    int opened = 0;
+    for (int i = 0; i < 6; i++)
+      opened += r[i].opens;
+    if (opened == 6)
+      break;
+    ws_loop_run_once(loop, 10);
+  }
+  for (int i = 0; i < 6; i++)
+    WS_CHECK_EQ_INT(r[i].opens, 1);
+  for (int i = 0; i < 2; i++)
+    WS_CHECK_EQ_INT(ws_loop_post(w[i].loop, post_shutdown, w[i].srv), WS_OK);
+  for (int t = 0; t < 300; t++) {
+    int closed = 0;
+    for (int i = 0; i < 6; i++)
+      closed += r[i].closes;
+    if (closed == 6)
+      break;
+    ws_loop_run_once(loop, 10);
+  }
+  for (int i = 0; i < 6; i++)
+    WS_CHECK_MSG(r[i].code == 1001 && r[i].clean, "client %d: %s", i, r[i].log);
+  for (int i = 0; i < 2; i++) {
+    pthread_join(w[i].th, NULL);
+    ws_loop_free(w[i].loop);
+  }
+  ws_loop_free(loop);
+}
+
 /* ---- backpressure and teardown ----------------------------------------------------------- */
 static int raw_upgrade(uint16_t port, const char *path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -517,10 +604,11 @@ static int raw_upgrade(uint16_t port, const char *path) {
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
     return -1;
   char req[256];
-  int n = snprintf(req, sizeof req,
-                   "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                   path);
+  int n =
+      snprintf(req, sizeof req,
+               "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+               path);
   if (write(fd, req, (size_t)n) != n)
     return -1;
   return fd;
