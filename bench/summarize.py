@@ -150,19 +150,32 @@ def main():
         out.append("| %s | %s |" % (wid, " | ".join(cells)))
     out.append("")
     out.append("Server CPU per message (median us of server CPU time / message echoed; churn: per"
-               " connection cycle), from /proc/PID/stat (10 ms ticks); last column: the load"
-               " generator's own CPU per message, median over all servers:")
+               " connection cycle), from /proc/PID/stat (10 ms ticks), in brackets the ratio to"
+               " the cheapest peer (lower is better): on a busy machine this moves less than the"
+               " rates, which also measure waiting. Last column: the load generator's own CPU per"
+               " message, median over all servers:")
     out.append("")
     out.append("| workload | " + " | ".join(NAMES[s] for s in present) + " | load generator |")
     out.append("|---|" + "---|" * (len(present) + 1))
     for wid, title, key, unit, higher in ran:
         if wid == "idle":
             continue
-        cells = []
+        cpu_med = {}
         for s in present:
             vals = [float(r["server_us_per_msg"]) for r in runs if r.get("workload") == wid
                     and r.get("server") == s and "server_us_per_msg" in r]
-            cells.append("%.2f" % statistics.median(vals) if vals else "-")
+            if vals:
+                cpu_med[s] = statistics.median(vals)
+        peer_cpu = [v for s, v in cpu_med.items() if s != "wsclean" and v > 0]
+        best_cpu = min(peer_cpu) if peer_cpu else None
+        cells = []
+        for s in present:
+            if s not in cpu_med:
+                cells.append("-")
+            elif best_cpu:
+                cells.append("%.2f (%.2f)" % (cpu_med[s], cpu_med[s] / best_cpu))
+            else:
+                cells.append("%.2f" % cpu_med[s])
         cv = [float(r["client_us_per_msg"]) for r in runs if r.get("workload") == wid and "client_us_per_msg" in r]
         cells.append("%.2f" % statistics.median(cv) if cv else "-")
         out.append("| %s | %s |" % (wid, " | ".join(cells)))
