@@ -101,7 +101,7 @@ typedef struct ws_conn_options {
                                  from the frame header before the excess is buffered */
   uint64_t max_frame_size;    /* default 0 = max_message_size (raising one raises both); over
                                  it -> 1009 */
-  uint32_t max_fragments;     /* frames per message, default 4096; over it -> 1009 */
+  uint32_t max_fragments;     /* frames per message, default 1048576; over it -> 1009 */
   uint32_t close_timeout_ms;  /* default 5000: a peer that does not finish the closing
                                  handshake (or, for a client, close TCP) is cut off */
   uint32_t idle_timeout_ms;   /* default 0 (off): nothing received for this long -> the closing

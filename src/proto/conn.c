@@ -11,7 +11,10 @@
 #include "proto/mask.h"
 
 #define DEFAULT_MAX_MESSAGE (1u << 20) /* 1 MiB, as Python websockets */
-#define DEFAULT_MAX_FRAGMENTS 4096
+/* Fragments cost what frames cost (each is parsed and counted, none is stored), and the message
+ * size already bounds memory; the cap only stops a message that never ends in zero-length
+ * fragments. 1 Mi leaves room for Autobahn 9.3.1/9.4.1 (4 MiB in 64-byte fragments: 65536). */
+#define DEFAULT_MAX_FRAGMENTS (1u << 20)
 #define DEFAULT_CLOSE_TIMEOUT 5000
 #define DEFAULT_PING_TIMEOUT 20000
 #define DEFAULT_SEND_QUEUE_LIMIT (16u << 20)
@@ -148,8 +151,9 @@ void ws_conn_fail(ws_conn *c, int err, uint16_t code) {
   if (code == 0 || !ws_close_code_on_wire(code))
     code = code_for_err(err);
   /* RFC 6455 7.1.7: send a close frame (unless one was sent), then close without waiting for
-   * the peer's. Frames not yet started are dropped: the peer broke the protocol or we did. */
-  ws__out_drop_unstarted(c);
+   * the peer's. What the application queued before the failure is still sent, in order, ahead
+   * of the close frame: a message echoed just before the peer's bad frame is not lost. The close
+   * timeout bounds how long a peer that does not read can hold that output. */
   if (!c->close_sent && !c->eof) {
     const char *reason = ws_strerror(err);
     size_t rl = strlen(reason);

@@ -36,31 +36,10 @@ void ws__out_clear(ws_conn *c) {
     o = next;
   }
   c->head = c->tail = c->pong = NULL;
+  c->pongs = 0;
   c->head_off = 0;
   c->out_bytes = 0;
   c->buffered = 0;
-}
-
-void ws__out_drop_unstarted(ws_conn *c) {
-  ws__out *keep = (c->head && c->head_off > 0) ? c->head : NULL;
-  ws__out *o = keep ? keep->next : c->head;
-  while (o) {
-    ws__out *next = o->next;
-    c->out_bytes -= o->len;
-    if (o->app)
-      c->buffered -= o->len - o->hdr;
-    out_free(c, o);
-    o = next;
-  }
-  if (keep) {
-    keep->next = NULL;
-    c->tail = keep;
-  } else {
-    c->head = c->tail = NULL;
-    c->head_off = 0;
-  }
-  if (c->pong != keep)
-    c->pong = NULL;
 }
 
 /* RFC 6455 5.3: a client masks every frame with a fresh key; a server never masks. */
@@ -105,13 +84,17 @@ static ws__out *node_new(ws_conn *c, size_t room) {
     o->next = NULL;
     o->shared = NULL;
     o->app = false;
+    o->pong = false;
   }
   return o;
 }
 
 int ws__out_control(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool replace) {
-  if (replace && c->pong && !(c->pong == c->head && c->head_off > 0)) {
-    /* Only the latest pending pong needs sending (RFC 6455 5.5.3). */
+  if (replace && c->pong && c->pongs >= WS__MAX_QUEUED_PONGS &&
+      !(c->pong == c->head && c->head_off > 0)) {
+    /* Every ping gets its pong while the peer reads them (as browsers and Autobahn 2.10 expect);
+     * past WS__MAX_QUEUED_PONGS unsent ones, a ping flood only rewrites the newest, which RFC 6455
+     * 5.5.3 allows ("only the most recently processed Ping"), so memory stays bounded. */
     ws__out *o = c->pong;
     c->out_bytes -= o->len;
     o->len = build(c, o->data, true, op, p, n);
@@ -124,9 +107,12 @@ int ws__out_control(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool rep
     return WS_ERR_NOMEM;
   o->len = build(c, o->data, true, op, p, n);
   o->hdr = o->len - n;
+  o->pong = replace;
   out_push(c, o);
-  if (replace)
+  if (replace) {
     c->pong = o;
+    c->pongs++;
+  }
   return WS_OK;
 }
 
@@ -266,6 +252,8 @@ void ws_conn_consume_out(ws_conn *c, size_t n) {
         c->tail = NULL;
       if (c->pong == o)
         c->pong = NULL;
+      if (o->pong)
+        c->pongs--;
       c->head_off = 0;
       out_free(c, o);
     }
@@ -324,6 +312,7 @@ int ws_conn_send_shared(ws_conn *c, ws_frame_shared *f) {
   o->len = f->len;
   o->hdr = f->hdr;
   o->app = true;
+  o->pong = false;
   out_push(c, o);
   return WS_OK;
 }
