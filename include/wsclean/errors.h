@@ -60,7 +60,11 @@ WS_BEGIN_DECLS
   /* handshake and URL (-100..-149): src/proto/handshake */                                      \
   /* loop, sockets, TLS (-150..-199): src/loop */                                                \
   /* API (-200..-249): src/api */                                                                \
-  /* permessage-deflate (-250..-299) */
+  /* permessage-deflate (-250..-299): src/proto/deflate */                                        \
+  X(PMD_PARAMS, -250, "permessage-deflate parameters are invalid or not an answer to the offer "    \
+                      "(RFC 7692 7.1)")                                                            \
+  X(PMD_DATA, -251, "compressed message is not valid DEFLATE data (RFC 7692 7.2.2)")               \
+  X(PMD_RSV1, -252, "RSV1 set on a control or continuation frame (RFC 7692 6.1)")
 
 typedef enum ws_err {
   WS_OK = 0,
