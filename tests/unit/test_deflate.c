@@ -340,6 +340,27 @@ WS_TEST(bad_compressed_data_is_1007) {
   }
 }
 
+WS_TEST(no_context_takeover_really_forgets) {
+  /* With the peer's context takeover off, a message referring to the previous one is corrupt:
+   * the inflater must have been reset (RFC 7692 7.1.1.1). With it on, the same bytes inflate. */
+  static const uint8_t m1[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+  static const uint8_t m2[] = {0xf2, 0x00, 0x11, 0x00, 0x00};
+  for (int nct = 0; nct < 2; nct++) {
+    ws__pmd_config cfg = config();
+    ws__pmd_params p = params(15, 15, false, nct);
+    ws__pmd d;
+    ws__pmd_init(&d, NULL, &cfg, &p);
+    ws__buf out;
+    ws__buf_init(&out, NULL, 100);
+    WS_CHECK_EQ_INT(ws__pmd_inflate(&d, m1, sizeof m1, true, &out), WS_OK);
+    WS_CHECK_EQ_INT(ws__pmd_inflate(&d, m2, sizeof m2, true, &out), nct ? WS_ERR_PMD_DATA : WS_OK);
+    if (!nct)
+      WS_CHECK_EQ_MEM(out.data, out.len, "HelloHello", 10);
+    ws__buf_free(&out);
+    ws__pmd_free(&d);
+  }
+}
+
 /* ---- negotiation (RFC 7692 7.1) -------------------------------------------------------------- */
 
 typedef struct {
