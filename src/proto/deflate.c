@@ -292,8 +292,12 @@ int ws__pmd_compress(ws__pmd *d, const void *data, size_t len, bool fin, ws__buf
       int rc = ws__buf_reserve(out, out->cap - out->len >= 64 ? 0 : 64);
       if (rc == WS_ERR_LIMIT && out->cap > out->len)
         rc = WS_OK; /* near the maximum: use what is left */
-      if (rc)
+      if (rc) {
+        /* zlib has taken input whose output is lost: its history no longer matches what the
+         * peer will see, so this deflater is never used again (messages go uncompressed). */
+        d->broken = true;
         return rc;
+      }
       size_t room = out->cap - out->len;
       s->next_out = out->data + out->len;
       s->avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;

@@ -127,7 +127,9 @@ void ws__pmd_free(ws__pmd *d);
 bool ws__pmd_should_compress(const ws__pmd *d, size_t len);
 /* Compress part of a message into out (appended; out->max bounds it: WS_ERR_LIMIT). fin: the
  * message ends here; the output is flushed and the 0x00 0x00 0xff 0xff tail stripped
- * (RFC 7692 7.2.1). WS_ERR_NOMEM when zlib cannot allocate (d is then broken). */
+ * (RFC 7692 7.2.1). WS_ERR_NOMEM when zlib or out cannot allocate. After an error in the middle
+ * of a stream d is broken: ws__pmd_should_compress() says no from then on, so later messages go
+ * uncompressed and the peer's inflater never sees the lost bytes' history. */
 int ws__pmd_compress(ws__pmd *d, const void *data, size_t len, bool fin, ws__buf *out);
 
 /* Inflate part of a compressed message into out, streaming. The inflated size is capped by

@@ -282,6 +282,26 @@ WS_TEST(threshold_and_window_8_decide_what_is_compressed) {
   ws__pmd_free(&d);
 }
 
+WS_TEST(compress_failure_stops_compression_for_good) {
+  /* Output over the buffer's maximum in mid-stream: zlib's history is ahead of what the peer
+   * will see, so nothing may be compressed with this deflater again. */
+  uint8_t msg[4000];
+  uint32_t x = 1;
+  for (size_t i = 0; i < sizeof msg; i++)
+    msg[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 24);
+  ws__pmd_config cfg = config();
+  ws__pmd_params p = params(15, 15, false, false);
+  ws__pmd d;
+  ws__pmd_init(&d, NULL, &cfg, &p);
+  ws__buf out;
+  ws__buf_init(&out, NULL, 1000);
+  WS_CHECK_EQ_INT(ws__pmd_compress(&d, msg, sizeof msg, true, &out), WS_ERR_LIMIT);
+  WS_CHECK(!ws__pmd_should_compress(&d, 1000));
+  WS_CHECK_EQ_INT(ws__pmd_compress(&d, "x", 1, true, &out), WS_ERR_STATE);
+  ws__buf_free(&out);
+  ws__pmd_free(&d);
+}
+
 WS_TEST(window_9_stream_inflates_when_8_was_negotiated) {
   /* zlib deflates "8" with a 512-byte window; a distance of 300 must still inflate. */
   uint8_t msg[700];
