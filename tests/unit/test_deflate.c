@@ -1,7 +1,9 @@
 /* src/proto/deflate: permessage-deflate (RFC 7692) negotiation, compression, capped inflation. */
 #include "base/buf.h"
 #include "proto/deflate.h"
+#include "wsclean/deflate.h"
 #include "wsclean/errors.h"
+#include "wsclean/handshake.h"
 #include "wstest.h"
 
 #include <stdlib.h>
@@ -959,6 +961,237 @@ WS_TEST(memory_per_connection) {
       ws__pmd_free(&rx);
       WS_CHECK_EQ_INT(cn.live, 0);
     }
+}
+
+/* ---- through the real handshake (wsclean/deflate.h + the handshake's extension hooks) -------- */
+
+static void fixed_nonce(void *ud, uint8_t *out, size_t n) {
+  (void)ud;
+  for (size_t i = 0; i < n; i++)
+    out[i] = (uint8_t)(i + 1);
+}
+
+/* Server side: a request with the given Sec-WebSocket-Extensions lines (NULL: none); returns
+ * the handshake result and copies the response's extension header value ("" if none). */
+static int server_sees(const ws_deflate_options *so, const char *ext1, const char *ext2,
+                       char *resp_ext, size_t cap, ws_deflate_params *agreed) {
+  char req[1024];
+  int n = snprintf(req, sizeof req,
+                   "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n%s%s%s%s%s%s\r\n",
+                   ext1 ? "Sec-WebSocket-Extensions: " : "", ext1 ? ext1 : "", ext1 ? "\r\n" : "",
+                   ext2 ? "Sec-WebSocket-Extensions: " : "", ext2 ? ext2 : "", ext2 ? "\r\n" : "");
+  ws_extension ext;
+  ws_deflate_extension(&ext, so);
+  ws_server_handshake_options o;
+  ws_server_handshake_options_init(&o);
+  if (so->enabled) {
+    o.extensions = &ext;
+    o.num_extensions = 1;
+  }
+  ws_server_handshake *h = ws_server_handshake_new(&o, NULL);
+  int rc = ws_server_handshake_recv(h, (const uint8_t *)req, (size_t)n, NULL);
+  size_t rlen;
+  const uint8_t *rb = ws_server_handshake_response(h, &rlen);
+  char resp[2048]; /* the response is not NUL-terminated */
+  snprintf(resp, sizeof resp, "%.*s", (int)rlen, (const char *)rb);
+  resp_ext[0] = 0;
+  const char *e = strstr(resp, "Sec-WebSocket-Extensions: ");
+  if (e) {
+    e += strlen("Sec-WebSocket-Extensions: ");
+    size_t k = (size_t)(strstr(e, "\r\n") - e);
+    snprintf(resp_ext, cap, "%.*s", (int)k, e);
+  }
+  if (rc == WS_OK)
+    WS_CHECK(ws_deflate_params_from_handshake(agreed, WS_ROLE_SERVER, so,
+                                              ws_server_handshake_extensions(h)) >= 0);
+  if (rc == WS_OK && resp_ext[0])
+    WS_CHECK_EQ_INT(ws_server_handshake_rsv(h), 0x4);
+  ws_server_handshake_free(h);
+  return rc;
+}
+
+typedef struct {
+  const char *who;
+  const char *ext1, *ext2; /* request header lines */
+  const char *want;        /* response header value, "" for none */
+  uint8_t tx, rx;
+  bool tx_nct, rx_nct;
+} server_hs_case;
+
+static const server_hs_case server_hs_cases[] = {
+    {"Chromium", "permessage-deflate; client_max_window_bits", NULL, "permessage-deflate", 15, 15,
+     false, false},
+    {"Firefox", "permessage-deflate", NULL, "permessage-deflate", 15, 15, false, false},
+    {"none", NULL, NULL, "", 0, 0, false, false},
+    {"quoted value", "permessage-deflate; client_max_window_bits=\"10\"", NULL,
+     "permessage-deflate; client_max_window_bits=10", 15, 10, false, false},
+    {"two offers, the first invalid",
+     "permessage-deflate; server_max_window_bits=16, permessage-deflate; "
+     "server_no_context_takeover",
+     NULL, "permessage-deflate; server_no_context_takeover", 15, 15, true, false},
+    {"offers over two header lines", "permessage-deflate; x=1",
+     "permessage-deflate; client_no_context_takeover",
+     "permessage-deflate; client_no_context_takeover", 15, 15, false, true},
+    {"every offer invalid", "permessage-deflate; server_max_window_bits, permessage-deflate; a",
+     NULL, "", 0, 0, false, false},
+    {"unknown extension first", "x-webkit-deflate-frame, permessage-deflate", NULL,
+     "permessage-deflate", 15, 15, false, false},
+};
+
+WS_TEST(server_handshake_answers_real_offers) {
+  ws_deflate_options so;
+  ws_deflate_options_init(&so, WS_ROLE_SERVER);
+  WS_CHECK(!so.enabled); /* docs/deflate.md: off by default on servers */
+  so.enabled = true;
+  for (size_t i = 0; i < sizeof server_hs_cases / sizeof server_hs_cases[0]; i++) {
+    const server_hs_case *tc = &server_hs_cases[i];
+    char got[256];
+    ws_deflate_params a;
+    memset(&a, 0, sizeof a);
+    int rc = server_sees(&so, tc->ext1, tc->ext2, got, sizeof got, &a);
+    WS_CHECK_MSG(rc == WS_OK, "%s: %s", tc->who, ws_errname(rc));
+    WS_CHECK_MSG(strcmp(got, tc->want) == 0, "%s: got \"%s\" want \"%s\"", tc->who, got,
+                 tc->want);
+    WS_CHECK_EQ_INT(a.enabled, tc->want[0] != 0);
+    if (a.enabled)
+      WS_CHECK_MSG(a.tx_window_bits == tc->tx && a.rx_window_bits == tc->rx &&
+                       a.tx_no_context_takeover == tc->tx_nct &&
+                       a.rx_no_context_takeover == tc->rx_nct && a.mem_level == 5 &&
+                       a.level == 6 && a.threshold == 128,
+                   "%s: agreed tx %u rx %u", tc->who, a.tx_window_bits, a.rx_window_bits);
+  }
+  /* Disabled: the offer is ignored. */
+  so.enabled = false;
+  char got[256];
+  ws_deflate_params a;
+  WS_CHECK_EQ_INT(server_sees(&so, "permessage-deflate", NULL, got, sizeof got, &a), WS_OK);
+  WS_CHECK_EQ_STR(got, "");
+}
+
+/* Client side: start, check the offer in the request, answer with a response carrying `ext`
+ * (NULL: no extension header); returns the result of ws_client_handshake_recv. */
+static int client_gets(const ws_deflate_options *co, const char *ext, char *offer, size_t cap,
+                       ws_deflate_params *agreed) {
+  ws_extension e;
+  ws_deflate_extension(&e, co);
+  ws_client_handshake_options o;
+  ws_client_handshake_options_init(&o);
+  o.url = "ws://example.com/chat";
+  o.random = fixed_nonce;
+  o.extensions = &e;
+  o.num_extensions = co->enabled ? 1 : 0;
+  ws_client_handshake *h = ws_client_handshake_new(NULL);
+  WS_CHECK_EQ_INT(ws_client_handshake_start(h, &o), WS_OK);
+  size_t qlen;
+  const uint8_t *qb = ws_client_handshake_request(h, &qlen);
+  char req[2048]; /* the request is not NUL-terminated */
+  snprintf(req, sizeof req, "%.*s", (int)qlen, (const char *)qb);
+  offer[0] = 0;
+  const char *x = strstr(req, "Sec-WebSocket-Extensions: ");
+  if (x) {
+    x += strlen("Sec-WebSocket-Extensions: ");
+    snprintf(offer, cap, "%.*s", (int)(strstr(x, "\r\n") - x), x);
+  }
+  char accept[29];
+  const char *key = ws_client_handshake_key(h);
+  ws_handshake_accept_key(key, strlen(key), accept);
+  char resp[1024];
+  int n = snprintf(resp, sizeof resp,
+                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
+                   accept, ext ? "Sec-WebSocket-Extensions: " : "", ext ? ext : "",
+                   ext ? "\r\n" : "");
+  int rc = ws_client_handshake_recv(h, (const uint8_t *)resp, (size_t)n, NULL);
+  if (rc == WS_OK)
+    WS_CHECK(ws_deflate_params_from_handshake(agreed, WS_ROLE_CLIENT, co,
+                                              ws_client_handshake_extensions(h)) >= 0);
+  ws_client_handshake_free(h);
+  return rc;
+}
+
+WS_TEST(client_handshake_offers_and_verifies) {
+  ws_deflate_options co;
+  ws_deflate_options_init(&co, WS_ROLE_CLIENT);
+  WS_CHECK(co.enabled); /* docs/deflate.md: on by default on clients */
+  struct {
+    const char *response;
+    int rc;
+    uint8_t tx, rx;
+    bool tx_nct, rx_nct;
+  } rows[] = {
+      {"permessage-deflate", WS_OK, 15, 15, false, false},
+      {NULL, WS_OK, 0, 0, false, false}, /* declined: no compression */
+      {"permessage-deflate; server_no_context_takeover; client_no_context_takeover", WS_OK, 15, 15,
+       true, true},
+      {"permessage-deflate; server_max_window_bits=10; client_max_window_bits=12", WS_OK, 12, 10,
+       false, false},
+      {"permessage-deflate; client_max_window_bits", WS_ERR_PMD_PARAMS, 0, 0, false, false},
+      {"permessage-deflate; server_max_window_bits=7", WS_ERR_PMD_PARAMS, 0, 0, false, false},
+      {"permessage-deflate; mystery", WS_ERR_PMD_PARAMS, 0, 0, false, false},
+      {"permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+       WS_ERR_PMD_PARAMS, 0, 0, false, false},
+      {"permessage-deflate, permessage-deflate", WS_ERR_HS_EXTENSION, 0, 0, false, false},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    char offer[256];
+    ws_deflate_params a;
+    memset(&a, 0, sizeof a);
+    int rc = client_gets(&co, rows[i].response, offer, sizeof offer, &a);
+    WS_CHECK_EQ_STR(offer, "permessage-deflate; client_max_window_bits");
+    WS_CHECK_MSG(rc == rows[i].rc, "row %zu: %s", i, ws_errname(rc));
+    if (rc != WS_OK)
+      continue;
+    WS_CHECK_EQ_INT(a.enabled, rows[i].response != NULL);
+    if (a.enabled)
+      WS_CHECK_MSG(a.tx_window_bits == rows[i].tx && a.rx_window_bits == rows[i].rx &&
+                       a.tx_no_context_takeover == rows[i].tx_nct &&
+                       a.rx_no_context_takeover == rows[i].rx_nct,
+                   "row %zu: agreed tx %u rx %u", i, a.tx_window_bits, a.rx_window_bits);
+  }
+  /* What we ask for shows in the offer. */
+  co.no_context_takeover = true;
+  co.peer_no_context_takeover = true;
+  co.max_window_bits = 12;
+  co.peer_max_window_bits = 10;
+  char offer[256];
+  ws_deflate_params a;
+  WS_CHECK_EQ_INT(client_gets(&co,
+                              "permessage-deflate; server_no_context_takeover; "
+                              "server_max_window_bits=10",
+                              offer, sizeof offer, &a),
+                  WS_OK);
+  WS_CHECK_EQ_STR(offer, "permessage-deflate; server_no_context_takeover; "
+                         "client_no_context_takeover; server_max_window_bits=10; "
+                         "client_max_window_bits=12");
+  WS_CHECK(a.tx_no_context_takeover && a.rx_no_context_takeover && a.tx_window_bits == 12 &&
+           a.rx_window_bits == 10);
+  /* The server ignored our server_no_context_takeover: refused. */
+  WS_CHECK_EQ_INT(client_gets(&co, "permessage-deflate; server_max_window_bits=10", offer,
+                              sizeof offer, &a),
+                  WS_ERR_PMD_PARAMS);
+  /* Disabled: nothing offered. */
+  co.enabled = false;
+  WS_CHECK_EQ_INT(client_gets(&co, NULL, offer, sizeof offer, &a), WS_OK);
+  WS_CHECK_EQ_STR(offer, "");
+}
+
+WS_TEST(public_options_ranges) {
+  ws_deflate_options o;
+  ws_deflate_options_init(&o, WS_ROLE_CLIENT);
+  WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_OK);
+  o.max_window_bits = 8; /* zlib cannot deflate with 256 bytes */
+  WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_ERR_INVAL);
+  o.max_window_bits = 15;
+  o.peer_max_window_bits = 8;
+  WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_OK);
+  o.level = 0;
+  WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_ERR_INVAL);
+  o.level = 6;
+  o.size = 0;
+  WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_ERR_INVAL);
+  WS_CHECK_EQ_INT(ws_deflate_options_check(NULL), WS_ERR_INVAL);
 }
 
 int main(void) { return ws_test_main(); }
