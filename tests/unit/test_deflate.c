@@ -1,6 +1,7 @@
 /* src/proto/deflate: permessage-deflate (RFC 7692) negotiation, compression, capped inflation. */
 #include "base/buf.h"
 #include "proto/deflate.h"
+#include "wsclean/conn.h"
 #include "wsclean/deflate.h"
 #include "wsclean/errors.h"
 #include "wsclean/handshake.h"
@@ -1192,6 +1193,328 @@ WS_TEST(public_options_ranges) {
   o.size = 0;
   WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_ERR_INVAL);
   WS_CHECK_EQ_INT(ws_deflate_options_check(NULL), WS_ERR_INVAL);
+}
+
+/* ---- inside ws_conn: RSV1, control frames, incremental inflation, compression on send ------- */
+
+typedef struct {
+  uint8_t got[1 << 17];
+  size_t got_len;
+  int messages;
+  int op;
+  int err;
+} sink;
+
+static int on_msg(ws_conn *c, void *ud, ws_opcode op, const uint8_t *data, size_t len) {
+  (void)c;
+  sink *k = ud;
+  k->messages++;
+  k->op = (int)op;
+  if (len <= sizeof k->got) {
+    memcpy(k->got, data, len);
+    k->got_len = len;
+  }
+  return 0;
+}
+
+static void on_err(ws_conn *c, void *ud, int err) {
+  (void)c;
+  ((sink *)ud)->err = err;
+}
+
+static void zero_key(void *ud, uint8_t *out, size_t n) {
+  (void)ud;
+  memset(out, 0, n);
+}
+
+static ws_deflate_params pmd_params(bool nct, size_t threshold) {
+  ws_deflate_params p;
+  memset(&p, 0, sizeof p);
+  p.enabled = true;
+  p.tx_window_bits = p.rx_window_bits = 15;
+  p.tx_no_context_takeover = p.rx_no_context_takeover = nct;
+  p.level = 6;
+  p.mem_level = 5;
+  p.threshold = threshold;
+  return p;
+}
+
+static ws_conn *conn_new(ws_role role, const ws_deflate_params *dp, const ws_allocator *a,
+                         uint64_t max_message, sink *k) {
+  ws_conn_options o;
+  ws_conn_options_init(&o, role);
+  o.random = zero_key;
+  o.alloc = a;
+  o.deflate = dp;
+  if (max_message)
+    o.max_message_size = max_message;
+  ws_conn_callbacks cb;
+  memset(&cb, 0, sizeof cb);
+  cb.on_message = on_msg;
+  cb.on_error = on_err;
+  memset(k, 0, sizeof *k);
+  return ws_conn_new(&o, &cb, k, 0);
+}
+
+/* Everything the connection wants to send, concatenated. */
+static size_t take_out(ws_conn *c, uint8_t *out, size_t cap) {
+  ws_slice sl[16];
+  int n = ws_conn_pending_out(c, sl, 16);
+  size_t len = 0;
+  for (int i = 0; i < n; i++) {
+    if (len + sl[i].len <= cap)
+      memcpy(out + len, sl[i].data, sl[i].len);
+    len += sl[i].len;
+  }
+  ws_conn_consume_out(c, len);
+  return len;
+}
+
+typedef struct {
+  const char *name;
+  const char *frames; /* client frames (masked with key 0), hex */
+  bool deflate;
+  int messages; /* delivered */
+  const char *want; /* the last message */
+  uint16_t code;    /* close code sent, 0: none */
+} conn_rx_case;
+
+static const conn_rx_case conn_rx_cases[] = {
+    {"7.2.3.1 one frame", "c1 87 00000000 f2 48 cd c9 c9 07 00", true, 1, "Hello", 0},
+    {"7.2.3.1 fragmented", "41 83 00000000 f2 48 cd  80 84 00000000 c9 c9 07 00", true, 1,
+     "Hello", 0},
+    {"7.2.3.2 takeover",
+     "c1 87 00000000 f2 48 cd c9 c9 07 00  c1 85 00000000 f2 00 11 00 00", true, 2, "Hello", 0},
+    {"ping between fragments", "41 83 00000000 f2 48 cd  89 80 00000000  80 84 00000000 c9 c9 07 00",
+     true, 1, "Hello", 0},
+    {"uncompressed message still fine", "81 85 00000000 48 65 6c 6c 6f", true, 1, "Hello", 0},
+    {"empty compressed message", "c1 80 00000000", true, 1, "", 0},
+    {"RSV1 on a continuation frame: 1002",
+     "41 83 00000000 f2 48 cd  c0 84 00000000 c9 c9 07 00", true, 0, NULL, 1002},
+    {"RSV1 on a ping: 1002", "c9 80 00000000", true, 0, NULL, 1002},
+    {"RSV1 on a close: 1002", "c8 82 00000000 03 e8", true, 0, NULL, 1002},
+    {"RSV1 without the extension: 1002", "c1 87 00000000 f2 48 cd c9 c9 07 00", false, 0, NULL,
+     1002},
+    {"not DEFLATE: 1007", "c2 84 00000000 ff ff ff ff", true, 0, NULL, 1007},
+    {"compressed text that is not UTF-8: 1007", "c1 84 00000000 fa 07 00 00", true, 0, NULL,
+     1007},
+};
+
+WS_TEST(conn_receives_compressed_messages) {
+  for (size_t i = 0; i < sizeof conn_rx_cases / sizeof conn_rx_cases[0]; i++) {
+    const conn_rx_case *tc = &conn_rx_cases[i];
+    counter cn;
+    ws_allocator a = counting_allocator(&cn);
+    ws_deflate_params dp = pmd_params(false, 0);
+    sink *k = calloc(1, sizeof *k);
+    ws_conn *c = conn_new(WS_ROLE_SERVER, tc->deflate ? &dp : NULL, &a, 0, k);
+    uint8_t in[256];
+    size_t n = unhex(tc->frames, in, sizeof in);
+    /* Whole, then again one byte at a time. */
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+      if (bytewise) {
+        ws_conn_free(c);
+        c = conn_new(WS_ROLE_SERVER, tc->deflate ? &dp : NULL, &a, 0, k);
+        n = unhex(tc->frames, in, sizeof in);
+        for (size_t b = 0; b < n; b++)
+          ws_conn_recv(c, in + b, 1);
+      } else {
+        ws_conn_recv(c, in, n);
+      }
+      WS_CHECK_MSG(k->messages == tc->messages, "%s (bytewise %d): %d messages", tc->name,
+                   bytewise, k->messages);
+      if (tc->want && k->messages)
+        WS_CHECK_MSG(k->got_len == strlen(tc->want) && memcmp(k->got, tc->want, k->got_len) == 0,
+                     "%s: wrong message", tc->name);
+      WS_CHECK_MSG(ws_conn_close_code_sent(c) == tc->code, "%s: close code %u", tc->name,
+                   ws_conn_close_code_sent(c));
+    }
+    ws_conn_free(c);
+    WS_CHECK_EQ_INT(cn.live, 0);
+    free(k);
+  }
+}
+
+WS_TEST(conn_bomb_is_1009_within_the_cap) {
+  uint8_t *bomb;
+  size_t blen = make_zeros((size_t)1 << 20, &bomb);
+  const size_t cap = 64 * 1024;
+  /* One frame; the server must not wait for the end of the frame to stop. */
+  uint8_t *frame = malloc(blen + 14);
+  frame[0] = 0xc2;
+  frame[1] = 0x80 | 126;
+  frame[2] = (uint8_t)(blen >> 8);
+  frame[3] = (uint8_t)blen;
+  memset(frame + 4, 0, 4);
+  memcpy(frame + 8, bomb, blen);
+  counter cn;
+  ws_allocator a = counting_allocator(&cn);
+  ws_deflate_params dp = pmd_params(false, 0);
+  sink *k = calloc(1, sizeof *k);
+  ws_conn *c = conn_new(WS_ROLE_SERVER, &dp, &a, cap, k);
+  size_t base = cn.bytes;
+  cn.peak = cn.bytes;
+  size_t fed = 0;
+  while (fed < blen + 8 && ws_conn_close_code_sent(c) == 0) {
+    ws_conn_recv(c, frame + fed, 16);
+    fed += 16;
+  }
+  WS_CHECK_EQ_INT(ws_conn_close_code_sent(c), 1009);
+  ws_conn_transport_closed(c, WS_OK, NULL); /* on_error fires with the CloseEvent */
+  WS_CHECK_EQ_INT(k->err, WS_ERR_PROTO_MESSAGE_TOO_BIG);
+  WS_CHECK_EQ_INT(k->messages, 0);
+  WS_CHECK_MSG(fed < 200, "1009 only after %zu bytes", fed);
+  WS_CHECK_MSG(cn.peak - base <= cap + 48 * 1024, "peak %zu", cn.peak - base);
+  printf("  ws_conn, bomb of %zu bytes, cap 64 KiB: 1009 after %zu bytes, peak +%zu bytes\n",
+         blen, fed, cn.peak - base);
+  ws_conn_free(c);
+  WS_CHECK_EQ_INT(cn.live, 0);
+  free(k);
+  free(frame);
+  free(bomb);
+}
+
+WS_TEST(conn_sends_compressed_messages) {
+  /* Client role with a zero mask key, so the payload bytes are the compressed bytes.
+   * Threshold 0: everything compressed; takeover on: the second refers to the first (7.2.3.2). */
+  ws_deflate_params dp = pmd_params(false, 0);
+  sink k;
+  ws_conn *c = conn_new(WS_ROLE_CLIENT, &dp, NULL, 0, &k);
+  uint8_t out[256], want[64];
+  WS_CHECK_EQ_INT(ws_conn_send(c, WS_OP_TEXT, "Hello", 5), WS_OK);
+  WS_CHECK_EQ_INT(ws_conn_send(c, WS_OP_TEXT, "Hello", 5), WS_OK);
+  size_t n = take_out(c, out, sizeof out);
+  size_t wn = unhex("c1 87 00000000 f2 48 cd c9 c9 07 00  c1 85 00000000 f2 00 11 00 00", want,
+                    sizeof want);
+  WS_CHECK_EQ_MEM(out, n, want, wn);
+  /* Control frames are never compressed (RFC 7692 6.1). */
+  WS_CHECK_EQ_INT(ws_conn_ping(c, "Hello", 5), WS_OK);
+  n = take_out(c, out, sizeof out);
+  wn = unhex("89 85 00000000 48 65 6c 6c 6f", want, sizeof want);
+  WS_CHECK_EQ_MEM(out, n, want, wn);
+  /* A fragmented message: RSV1 on the first frame only. */
+  WS_CHECK_EQ_INT(ws_conn_send_fragment(c, WS_OP_BINARY, "Hel", 3, false), WS_OK);
+  WS_CHECK_EQ_INT(ws_conn_send_fragment(c, WS_OP_CONTINUATION, "lo", 2, true), WS_OK);
+  n = take_out(c, out, sizeof out);
+  WS_CHECK(n >= 12);
+  WS_CHECK_EQ_INT(out[0], 0x42); /* RSV1 + BINARY, not FIN */
+  size_t f1 = 6 + (out[1] & 0x7f);
+  WS_CHECK_EQ_INT(out[f1], 0x80); /* FIN + CONTINUATION, no RSV1 */
+  ws_conn_free(c);
+
+  /* Under the threshold: sent as is. */
+  dp = pmd_params(false, 128);
+  c = conn_new(WS_ROLE_SERVER, &dp, NULL, 0, &k);
+  WS_CHECK_EQ_INT(ws_conn_send(c, WS_OP_TEXT, "Hello", 5), WS_OK);
+  n = take_out(c, out, sizeof out);
+  wn = unhex("81 05 48 65 6c 6c 6f", want, sizeof want);
+  WS_CHECK_EQ_MEM(out, n, want, wn);
+  ws_conn_free(c);
+
+  /* A window of 8 for our deflater: nothing is compressed. */
+  dp = pmd_params(false, 0);
+  dp.tx_window_bits = 8;
+  c = conn_new(WS_ROLE_SERVER, &dp, NULL, 0, &k);
+  WS_CHECK_EQ_INT(ws_conn_send(c, WS_OP_TEXT, "Hello", 5), WS_OK);
+  n = take_out(c, out, sizeof out);
+  WS_CHECK_EQ_MEM(out, n, want, wn);
+  ws_conn_free(c);
+}
+
+/* A server conn with deflate: two compressed messages in, two out. Returns 0 when all went
+ * well, else 1; never leaks (checked by the caller). */
+static int conn_scenario(const ws_allocator *a, bool nct) {
+  ws_deflate_params dp = pmd_params(nct, 0);
+  sink *k = calloc(1, sizeof *k);
+  ws_conn *c = conn_new(WS_ROLE_SERVER, &dp, a, 0, k);
+  if (!c) {
+    free(k);
+    return 1;
+  }
+  uint8_t in[64];
+  size_t n = unhex("c1 87 00000000 f2 48 cd c9 c9 07 00  c1 87 00000000 f2 48 cd c9 c9 07 00",
+                   in, sizeof in);
+  ws_conn_recv(c, in, n);
+  int bad = k->messages != 2;
+  bad |= ws_conn_send(c, WS_OP_TEXT, "Hello", 5) != WS_OK;
+  bad |= ws_conn_send(c, WS_OP_BINARY, "Hello", 5) != WS_OK;
+  uint8_t out[128];
+  take_out(c, out, sizeof out);
+  ws_conn_transport_closed(c, WS_OK, NULL);
+  ws_conn_free(c);
+  free(k);
+  return bad;
+}
+
+WS_TEST(conn_allocation_failure_at_every_index) {
+  for (int nct = 0; nct < 2; nct++) {
+    counter cn;
+    ws_allocator a = counting_allocator(&cn);
+    WS_CHECK_EQ_INT(conn_scenario(&a, nct), 0);
+    long total = cn.calls;
+    for (long i = 0; i < total; i++) {
+      a = counting_allocator(&cn);
+      cn.budget = i;
+      WS_CHECK_MSG(conn_scenario(&a, nct) == 1, "nct %d: failing allocation %ld went unnoticed",
+                   nct, i);
+      WS_CHECK_MSG(cn.live == 0, "nct %d fail at %ld: %ld blocks leaked", nct, i, cn.live);
+    }
+    printf("  ws_conn with deflate, takeover %s: %ld allocations, each failed in turn\n",
+           nct ? "off" : "on", total);
+  }
+}
+
+WS_TEST(conn_to_conn_round_trips) {
+  uint32_t seed = 4242;
+  uint8_t *msg = malloc(40000);
+  uint8_t *wire = malloc(1 << 17);
+  int total = 0;
+  for (int nct = 0; nct < 2; nct++) {
+    counter cn;
+    ws_allocator a = counting_allocator(&cn);
+    ws_deflate_params dp = pmd_params(nct, 64);
+    sink *ks = calloc(1, sizeof *ks), *kc = calloc(1, sizeof *kc);
+    ws_conn *cli = conn_new(WS_ROLE_CLIENT, &dp, &a, 0, kc);
+    ws_conn *srv = conn_new(WS_ROLE_SERVER, &dp, &a, 0, ks);
+    for (int m = 0; m < 60; m++, total++) {
+      size_t n = rng_next(&seed) % (m % 10 == 0 ? 40000 : 700);
+      fill(msg, n, &seed);
+      bool text = false;
+      ws_conn *from = m % 2 ? srv : cli, *to = m % 2 ? cli : srv;
+      sink *k = m % 2 ? kc : ks;
+      int before = k->messages;
+      if (m % 3 == 0 && n > 10) {
+        WS_CHECK_EQ_INT(ws_conn_send_fragment(from, WS_OP_BINARY, msg, n / 2, false), WS_OK);
+        WS_CHECK_EQ_INT(ws_conn_send_fragment(from, WS_OP_CONTINUATION, msg + n / 2, n - n / 2,
+                                              true),
+                        WS_OK);
+      } else {
+        WS_CHECK_EQ_INT(ws_conn_send(from, text ? WS_OP_TEXT : WS_OP_BINARY, msg, n), WS_OK);
+      }
+      size_t wl = take_out(from, wire, 1 << 17);
+      WS_CHECK(wl <= (1 << 17));
+      /* Delivered in random pieces. */
+      size_t off = 0;
+      while (off < wl) {
+        size_t step = 1 + rng_next(&seed) % 3000;
+        if (step > wl - off)
+          step = wl - off;
+        ws_conn_recv(to, wire + off, step);
+        off += step;
+      }
+      WS_CHECK_MSG(k->messages == before + 1, "nct %d msg %d not delivered (err %s)", nct, m,
+                   ws_errname(k->err));
+      WS_CHECK_EQ_MEM(k->got, k->got_len, msg, n);
+    }
+    ws_conn_free(cli);
+    ws_conn_free(srv);
+    WS_CHECK_EQ_INT(cn.live, 0);
+    free(ks);
+    free(kc);
+  }
+  printf("  %d messages between two ws_conn, takeover on and off\n", total);
+  free(msg);
+  free(wire);
 }
 
 int main(void) { return ws_test_main(); }
