@@ -25,8 +25,7 @@ typedef struct ws_deflate_options {
   int level;      /* zlib level 1..9, default 6 */
   int mem_level;  /* zlib memLevel 1..9, default 5 (150 KiB deflater at 15 bits; 8: 262 KiB) */
   size_t threshold; /* messages shorter than this are sent uncompressed; default 128, 0: all */
-  uint8_t max_window_bits;      /* our deflater's window 9..15, default 15 (8 cannot be done
-                                   with zlib, see docs) */
+  uint8_t max_window_bits;      /* our deflater's window 8..15, default 15 */
   uint8_t peer_max_window_bits; /* the window we ask of the peer 8..15, default 15 */
   bool no_context_takeover;      /* our deflater starts afresh for every message (and holds no
                                     memory between messages); default false */
@@ -48,7 +47,7 @@ WS_API void ws_deflate_extension(ws_extension *ext, const ws_deflate_options *o)
 /* What a connection needs to compress and decompress (ws_conn_options.deflate). */
 typedef struct ws_deflate_params {
   bool enabled;           /* false: permessage-deflate was not negotiated */
-  uint8_t tx_window_bits; /* our deflater (8: we send everything uncompressed) */
+  uint8_t tx_window_bits; /* our deflater's window, 8..15 */
   uint8_t rx_window_bits; /* the peer's deflater */
   bool tx_no_context_takeover;
   bool rx_no_context_takeover;

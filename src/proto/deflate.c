@@ -25,8 +25,7 @@ void ws__pmd_config_init(ws__pmd_config *cfg) {
 int ws__pmd_config_check(const ws__pmd_config *cfg) {
   if (!cfg || cfg->level < 1 || cfg->level > 9 || cfg->mem_level < 1 || cfg->mem_level > 9)
     return WS_ERR_INVAL;
-  /* 9, not 8: zlib >= 1.2.9 silently deflates with a 512-byte window when asked for 256. */
-  if (cfg->tx_max_window_bits < 9 || cfg->tx_max_window_bits > 15)
+  if (cfg->tx_max_window_bits < 8 || cfg->tx_max_window_bits > 15)
     return WS_ERR_INVAL;
   if (cfg->rx_max_window_bits < 8 || cfg->rx_max_window_bits > 15)
     return WS_ERR_INVAL;
@@ -172,8 +171,7 @@ int ws__pmd_server_accept(const ws__pmd_config *cfg, const ws__pmd_offer *o,
    * echoing it makes it binding and lets us free the inflater between messages. */
   r.client_no_context_takeover = o->client_no_context_takeover || cfg->rx_no_context_takeover;
   /* RFC 7692 7.1.2.1: a requested limit must be answered with a value at most as large; without
-   * a request we may still announce our own. A result of 8 is answered honestly, and then we
-   * never compress (zlib cannot deflate with a 256-byte window). */
+   * a request we may still announce our own. 8 is fine too (see ws__pmd_compress). */
   uint8_t tx = cfg->tx_max_window_bits;
   if (o->server_max_window_bits)
     tx = min_u8(tx, o->server_max_window_bits);
@@ -255,12 +253,12 @@ void ws__pmd_free(ws__pmd *d) {
 }
 
 bool ws__pmd_should_compress(const ws__pmd *d, size_t len) {
-  return !d->broken && d->p.tx_window_bits >= 9 && len >= d->threshold;
+  return !d->broken && len >= d->threshold;
 }
 
 int ws__pmd_compress(ws__pmd *d, const void *data, size_t len, bool fin, ws__buf *out) {
   const uint8_t *in = data;
-  if (d->broken || d->p.tx_window_bits < 9)
+  if (d->broken)
     return WS_ERR_STATE;
   if (fin && len == 0 && d->tx_in == 0) {
     /* RFC 7692 7.2.3.6: the empty message is one 0x00 byte (an empty stored block once the tail
@@ -272,9 +270,11 @@ int ws__pmd_compress(ws__pmd *d, const void *data, size_t len, bool fin, ws__buf
     z_stream *s = stream_new(d->alloc);
     if (!s)
       return WS_ERR_NOMEM;
-    /* Negative windowBits: raw DEFLATE, no zlib header (RFC 7692 7.2.1). */
-    if (deflateInit2(s, d->level, Z_DEFLATED, -(int)d->p.tx_window_bits, d->mem_level,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    /* Negative windowBits: raw DEFLATE, no zlib header (RFC 7692 7.2.1). zlib >= 1.2.9 refuses
+     * raw 8 (Z_STREAM_ERROR); 9 keeps a peer's 256-byte window safe all the same, because zlib
+     * limits match distances to the window minus MIN_LOOKAHEAD (262): at most 250 here. */
+    int wbits = d->p.tx_window_bits < 9 ? 9 : d->p.tx_window_bits;
+    if (deflateInit2(s, d->level, Z_DEFLATED, -wbits, d->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) {
       ws__free(d->alloc, s);
       return WS_ERR_NOMEM;
     }
@@ -367,8 +367,9 @@ static int rx_new(ws__pmd *d) {
   z_stream *s = stream_new(d->alloc);
   if (!s)
     return WS_ERR_NOMEM;
-  /* At least 9: a peer told "8" may still deflate with zlib's 512-byte window (the quirk in
-   * ws__pmd_config); inflating with the larger window costs 256 bytes and accepts both. */
+  /* At least 9: a peer told "8" deflates with 9 when it uses zlib (which refuses raw 8); zlib
+   * keeps its distances within 256 bytes then, but a deflater that does not would still be
+   * understood. The larger window costs 256 bytes. */
   int wbits = d->p.rx_window_bits < 9 ? 9 : d->p.rx_window_bits;
   if (inflateInit2(s, -wbits) != Z_OK) {
     ws__free(d->alloc, s);

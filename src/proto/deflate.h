@@ -36,9 +36,9 @@ typedef struct ws__pmd_config {
   int level;     /* 1..9 (zlib level), default 6 */
   int mem_level; /* 1..9 (zlib memLevel), default 5 */
   size_t threshold; /* messages shorter than this are sent uncompressed, default 128; 0: all */
-  /* Our deflater's window, 9..15, default 15. 8 is refused (WS_ERR_INVAL): zlib >= 1.2.9 turns
-   * raw windowBits 8 into 9, and a 512-byte window could reach back further than a peer that
-   * was promised 256 bytes can follow. */
+  /* Our deflater's window, 8..15, default 15. zlib (>= 1.2.9) refuses raw windowBits 8, so 8
+   * deflates with 9: still within 256 bytes, since zlib's deflater never emits a distance
+   * above its window minus 262 (MAX_DIST: 250 for 9). Tested with a strict 8-bit inflater. */
   uint8_t tx_max_window_bits;
   /* The window we ask of the peer's deflater, 8..15, default 15 (a smaller one shrinks our
    * inflater: 2^bits bytes). */
@@ -80,7 +80,7 @@ long ws__pmd_format(const ws__pmd_offer *o, char *out, size_t cap);
 
 /* The outcome of a negotiation, from this endpoint's point of view. */
 typedef struct ws__pmd_params {
-  uint8_t tx_window_bits; /* 8..15; 8: we never compress (zlib cannot, see above) */
+  uint8_t tx_window_bits; /* 8..15 (8: zlib is given 9, see tx_max_window_bits) */
   uint8_t rx_window_bits; /* 8..15, the peer's deflater window */
   bool tx_no_context_takeover;
   bool rx_no_context_takeover;
@@ -122,8 +122,8 @@ void ws__pmd_init(ws__pmd *d, const ws_allocator *alloc, const ws__pmd_config *c
                   const ws__pmd_params *p);
 void ws__pmd_free(ws__pmd *d);
 
-/* Whether a message of len bytes should be sent compressed (len >= threshold and our window
- * allows compression at all). */
+/* Whether a message of len bytes should be sent compressed: len >= threshold and the deflater
+ * is usable (not broken by an earlier failure). */
 bool ws__pmd_should_compress(const ws__pmd *d, size_t len);
 /* Compress part of a message into out (appended; out->max bounds it: WS_ERR_LIMIT). fin: the
  * message ends here; the output is flushed and the 0x00 0x00 0xff 0xff tail stripped

@@ -142,6 +142,13 @@ static ws__pmd_config config(void) {
   return c;
 }
 
+static uint32_t rng_next(uint32_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 17;
+  *s ^= *s << 5;
+  return *s;
+}
+
 /* Compress one whole message with d into a fresh buffer (caller frees). */
 static int compress_msg(ws__pmd *d, const void *in, size_t len, ws__buf *out) {
   ws__buf_init(out, d->alloc, SIZE_MAX);
@@ -264,7 +271,7 @@ WS_TEST(rfc7692_examples_compress) {
   }
 }
 
-WS_TEST(threshold_and_window_8_decide_what_is_compressed) {
+WS_TEST(threshold_decides_what_is_compressed) {
   ws__pmd_config cfg;
   ws__pmd_config_init(&cfg);
   WS_CHECK_EQ_INT(cfg.threshold, 128);
@@ -275,14 +282,63 @@ WS_TEST(threshold_and_window_8_decide_what_is_compressed) {
   WS_CHECK(!ws__pmd_should_compress(&d, 127));
   WS_CHECK(ws__pmd_should_compress(&d, 128));
   ws__pmd_free(&d);
-  /* A negotiated window of 8 for our deflater: zlib cannot honour it, so nothing is compressed. */
-  p = params(8, 15, false, false);
-  ws__pmd_init(&d, NULL, &cfg, &p);
-  WS_CHECK(!ws__pmd_should_compress(&d, 100000));
-  ws__buf out;
-  ws__buf_init(&out, NULL, 100);
-  WS_CHECK_EQ_INT(ws__pmd_compress(&d, "Hello", 5, true, &out), WS_ERR_STATE);
-  ws__pmd_free(&d);
+}
+
+WS_TEST(window_8_output_fits_a_256_byte_window) {
+  /* zlib refuses raw windowBits 8, so "8" deflates with 9; its distances stay <= 250 (zlib's
+   * MAX_DIST), which a strict 256-byte inflater fed one byte at a time (so that only its window
+   * can resolve a match) must accept, over many messages with context takeover. The control:
+   * the same data deflated with 10 must be refused by that inflater, or the check proves
+   * nothing. */
+  for (int control = 0; control < 2; control++) {
+    ws__pmd_config cfg = config();
+    cfg.level = 9;
+    ws__pmd_params p = params(control ? 10 : 8, 15, false, false);
+    ws__pmd d;
+    ws__pmd_init(&d, NULL, &cfg, &p);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    WS_CHECK_EQ_INT(inflateInit2(&z, -8), Z_OK);
+    uint32_t seed = 77;
+    bool refused = false;
+    size_t total = 0;
+    static uint8_t msg[3000], out[3100];
+    for (int m = 0; m < 300 && !refused; m++) {
+      size_t n = rng_next(&seed) % sizeof msg;
+      for (size_t i = 0; i < n; i++) {
+        if (i > 20 && rng_next(&seed) % 3 == 0) {
+          size_t back = 1 + rng_next(&seed) % 500;
+          msg[i] = msg[i - (back > i ? i : back)];
+        } else {
+          msg[i] = (uint8_t)('a' + rng_next(&seed) % 10);
+        }
+      }
+      ws__buf comp;
+      WS_CHECK_EQ_INT(compress_msg(&d, msg, n, &comp), WS_OK);
+      WS_CHECK_EQ_INT(ws__buf_append(&comp, "\x00\x00\xff\xff", 4), WS_OK);
+      size_t o = 0;
+      for (size_t i = 0; i < comp.len && !refused; i++) {
+        z.next_in = comp.data + i;
+        z.avail_in = 1;
+        z.next_out = out + o;
+        z.avail_out = (uInt)(sizeof out - o);
+        int rc = inflate(&z, Z_SYNC_FLUSH);
+        o = sizeof out - z.avail_out;
+        refused = rc != Z_OK && rc != Z_BUF_ERROR;
+      }
+      if (!refused)
+        WS_CHECK_EQ_MEM(out, o, msg, n);
+      total += n;
+      ws__buf_free(&comp);
+    }
+    if (control)
+      WS_CHECK_MSG(refused, "a 10-bit deflater was not caught by the 256-byte inflater");
+    else
+      WS_CHECK_MSG(!refused, "window 8 output needed more than 256 bytes (after %zu bytes)",
+                   total);
+    inflateEnd(&z);
+    ws__pmd_free(&d);
+  }
 }
 
 WS_TEST(compress_failure_stops_compression_for_good) {
@@ -308,8 +364,9 @@ WS_TEST(compress_failure_stops_compression_for_good) {
 WS_TEST(window_9_stream_inflates_when_8_was_negotiated) {
   /* zlib deflates "8" with a 512-byte window; a distance of 300 must still inflate. */
   uint8_t msg[700];
+  uint32_t x = 12345; /* no period shorter than 300: the only match is 300 back */
   for (size_t i = 0; i < 300; i++)
-    msg[i] = (uint8_t)(i * 7 + 3);
+    msg[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 24);
   memcpy(msg + 300, msg, 300); /* a match 300 back */
   memset(msg + 600, 'x', 100);
   z_stream z;
@@ -330,6 +387,17 @@ WS_TEST(window_9_stream_inflates_when_8_was_negotiated) {
   ws__buf out;
   ws__buf_init(&out, NULL, 4096);
   WS_CHECK_EQ_INT(ws__pmd_inflate(&d, comp, clen, true, &out), WS_OK);
+  WS_CHECK_EQ_MEM(out.data, out.len, msg, sizeof msg);
+  ws__buf_free(&out);
+  ws__pmd_free(&d);
+  /* Fed one byte at a time, the match 300 back must come from zlib's window rather than from
+   * the output of the same inflate call: a 256-byte window would fail here. */
+  ws__pmd_init(&d, NULL, &cfg, &p);
+  ws__buf_init(&out, NULL, 4096);
+  int rc = WS_OK;
+  for (size_t i = 0; i < clen && rc == WS_OK; i++)
+    rc = ws__pmd_inflate(&d, comp + i, 1, i + 1 == clen, &out);
+  WS_CHECK_EQ_INT(rc, WS_OK);
   WS_CHECK_EQ_MEM(out.data, out.len, msg, sizeof msg);
   ws__buf_free(&out);
   ws__pmd_free(&d);
@@ -461,7 +529,7 @@ static const server_case server_cases[] = {
      "permessage-deflate; server_no_context_takeover", 15, 15, true, false},
     {"", "client_no_context_takeover",
      "permessage-deflate; client_no_context_takeover", 15, 15, false, true},
-    /* 8 asked of our deflater: answered 8, and we will then send uncompressed */
+    /* 8 asked of our deflater: answered 8 (zlib deflates with 9, distances <= 250) */
     {"", "server_max_window_bits=8", "permessage-deflate; server_max_window_bits=8", 8, 15, false,
      false},
     /* our own limits */
@@ -571,7 +639,7 @@ static const client_case client_cases[] = {
     {"", "permessage-deflate; client_max_window_bits", "client_max_window_bits=10", WS_OK, 10, 15,
      false, false},
     {"", "permessage-deflate; client_max_window_bits", "client_max_window_bits=8", WS_OK, 8, 15,
-     false, false}, /* accepted; we then send uncompressed */
+     false, false}, /* accepted: zlib's 9 stays within 256 bytes */
     {"", "permessage-deflate; client_max_window_bits", "server_max_window_bits=9", WS_OK, 15, 9,
      false, false},
     {"", "permessage-deflate; client_max_window_bits", "server_no_context_takeover", WS_OK, 15, 15,
@@ -675,9 +743,9 @@ WS_TEST(config_ranges) {
     uint8_t tx, rx;
     int rc;
   } rows[] = {
-      {1, 1, 9, 8, WS_OK},  {9, 9, 15, 15, WS_OK},         {0, 8, 15, 15, WS_ERR_INVAL},
+      {1, 1, 8, 8, WS_OK},  {9, 9, 15, 15, WS_OK},         {0, 8, 15, 15, WS_ERR_INVAL},
       {10, 8, 15, 15, WS_ERR_INVAL}, {6, 0, 15, 15, WS_ERR_INVAL}, {6, 10, 15, 15, WS_ERR_INVAL},
-      {6, 8, 8, 15, WS_ERR_INVAL},   {6, 8, 16, 15, WS_ERR_INVAL}, {6, 8, 15, 7, WS_ERR_INVAL},
+      {6, 8, 7, 15, WS_ERR_INVAL},   {6, 8, 16, 15, WS_ERR_INVAL}, {6, 8, 15, 7, WS_ERR_INVAL},
       {6, 8, 15, 16, WS_ERR_INVAL},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -784,13 +852,6 @@ WS_TEST(cap_boundary_is_exact) {
 }
 
 /* ---- random round trips ---------------------------------------------------------------------- */
-
-static uint32_t rng_next(uint32_t *s) {
-  *s ^= *s << 13;
-  *s ^= *s >> 17;
-  *s ^= *s << 5;
-  return *s;
-}
 
 /* Random bytes with some repetition: an alphabet of `alpha` symbols and runs. */
 static void fill(uint8_t *p, size_t n, uint32_t *s) {
@@ -1182,7 +1243,9 @@ WS_TEST(public_options_ranges) {
   ws_deflate_options o;
   ws_deflate_options_init(&o, WS_ROLE_CLIENT);
   WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_OK);
-  o.max_window_bits = 8; /* zlib cannot deflate with 256 bytes */
+  o.max_window_bits = 8;
+  WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_OK);
+  o.max_window_bits = 7;
   WS_CHECK_EQ_INT(ws_deflate_options_check(&o), WS_ERR_INVAL);
   o.max_window_bits = 15;
   o.peer_max_window_bits = 8;
@@ -1411,12 +1474,13 @@ WS_TEST(conn_sends_compressed_messages) {
   WS_CHECK_EQ_MEM(out, n, want, wn);
   ws_conn_free(c);
 
-  /* A window of 8 for our deflater: nothing is compressed. */
+  /* A window of 8 for our deflater compresses too (with zlib's 9, see deflate.c). */
   dp = pmd_params(false, 0);
   dp.tx_window_bits = 8;
   c = conn_new(WS_ROLE_SERVER, &dp, NULL, 0, &k);
   WS_CHECK_EQ_INT(ws_conn_send(c, WS_OP_TEXT, "Hello", 5), WS_OK);
   n = take_out(c, out, sizeof out);
+  wn = unhex("c1 07 f2 48 cd c9 c9 07 00", want, sizeof want);
   WS_CHECK_EQ_MEM(out, n, want, wn);
   ws_conn_free(c);
 }
