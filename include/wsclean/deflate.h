@@ -19,14 +19,14 @@
 WS_BEGIN_DECLS
 
 typedef struct ws_deflate_options {
-  size_t size;    /* sizeof(ws_deflate_options), set by ws_deflate_options_init */
-  bool enabled;   /* default: true for a client (browsers, ws and websockets clients offer it),
-                     false for a server (about 190 KiB per connection once used, see docs) */
-  int level;      /* zlib level 1..9, default 6 */
-  int mem_level;  /* zlib memLevel 1..9, default 5 (150 KiB deflater at 15 bits; 8: 262 KiB) */
+  size_t size;      /* sizeof(ws_deflate_options), set by ws_deflate_options_init */
+  bool enabled;     /* default: true for a client (browsers, ws and websockets clients offer it),
+                       false for a server (about 190 KiB per connection once used, see docs) */
+  int level;        /* zlib level 1..9, default 6 */
+  int mem_level;    /* zlib memLevel 1..9, default 5 (150 KiB deflater at 15 bits; 8: 262 KiB) */
   size_t threshold; /* messages shorter than this are sent uncompressed; default 128, 0: all */
-  uint8_t max_window_bits;      /* our deflater's window 8..15, default 15 */
-  uint8_t peer_max_window_bits; /* the window we ask of the peer 8..15, default 15 */
+  uint8_t max_window_bits;       /* our deflater's window 8..15, default 15 */
+  uint8_t peer_max_window_bits;  /* the window we ask of the peer 8..15, default 15 */
   bool no_context_takeover;      /* our deflater starts afresh for every message (and holds no
                                     memory between messages); default false */
   bool peer_no_context_takeover; /* ask the peer for the same; default false */

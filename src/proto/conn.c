@@ -97,7 +97,8 @@ ws_conn *ws_conn_new(const ws_conn_options *opts, const ws_conn_callbacks *cb, v
     pc.mem_level = dp->mem_level;
     pc.threshold = dp->threshold;
     if (ws__pmd_config_check(&pc) || pp.tx_window_bits < 8 || pp.tx_window_bits > 15 ||
-        pp.rx_window_bits < 8 || pp.rx_window_bits > 15 || !(c->pmd = ws__malloc(c->alloc, sizeof *c->pmd))) {
+        pp.rx_window_bits < 8 || pp.rx_window_bits > 15 ||
+        !(c->pmd = ws__malloc(c->alloc, sizeof *c->pmd))) {
       ws__free(c->alloc, c);
       return NULL;
     }

@@ -171,8 +171,7 @@ static int queue_data_rsv(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bo
 
 /* permessage-deflate (RFC 7692 6): compress the payload and set RSV1 on the first frame of the
  * message only. compress: this message goes compressed (decided on its first frame). */
-static int queue_data(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool fin,
-                      bool compress) {
+static int queue_data(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool fin, bool compress) {
   if (!compress)
     return queue_data_rsv(c, op, p, n, fin, 0);
   ws__buf z;
@@ -217,8 +216,7 @@ int ws_conn_send_fragment(ws_conn *c, ws_opcode op, const void *data, size_t len
   if (mop == WS_OP_TEXT && (ws__utf8_feed(&st, data, len) != len || (fin && !ws__utf8_complete(&st))))
     return WS_ERR_INVAL;
   /* permessage-deflate: the first fragment decides for the whole message (RFC 7692 6). */
-  bool z = op == WS_OP_CONTINUATION ? c->tx_pmd
-                                    : (c->pmd && ws__pmd_should_compress(c->pmd, len));
+  bool z = op == WS_OP_CONTINUATION ? c->tx_pmd : (c->pmd && ws__pmd_should_compress(c->pmd, len));
   int rc = queue_data(c, (uint8_t)op, data, len, fin, z);
   if (rc && z && op == WS_OP_CONTINUATION) {
     /* The compressed stream is cut: the message cannot be finished (RFC 7692 7.2.1). */

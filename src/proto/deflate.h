@@ -26,15 +26,16 @@
 #define WS__PMD_NAME "permessage-deflate"
 
 /* Defaults (see docs/deflate.md for why). */
-#define WS__PMD_DEFAULT_LEVEL 6       /* zlib's default; ws and Python websockets use it too */
-#define WS__PMD_DEFAULT_MEM_LEVEL 5   /* not zlib's 8: 112 KiB less per deflater, output ~1% larger */
-#define WS__PMD_DEFAULT_THRESHOLD 128 /* bytes: smaller messages are sent uncompressed */
+#define WS__PMD_DEFAULT_LEVEL     6 /* zlib's default; ws and Python websockets use it too */
+#define WS__PMD_DEFAULT_MEM_LEVEL 5 /* not zlib's 8: 112 KiB less per deflater, output ~1% larger  \
+                                     */
+#define WS__PMD_DEFAULT_THRESHOLD   128 /* bytes: smaller messages are sent uncompressed */
 #define WS__PMD_DEFAULT_WINDOW_BITS 15
 
 /* What this endpoint wants (becomes the public options once the API layer exists). */
 typedef struct ws__pmd_config {
-  int level;     /* 1..9 (zlib level), default 6 */
-  int mem_level; /* 1..9 (zlib memLevel), default 5 */
+  int level;        /* 1..9 (zlib level), default 6 */
+  int mem_level;    /* 1..9 (zlib memLevel), default 5 */
   size_t threshold; /* messages shorter than this are sent uncompressed, default 128; 0: all */
   /* Our deflater's window, 8..15, default 15. zlib (>= 1.2.9) refuses raw windowBits 8, so 8
    * deflates with 9: still within 256 bytes, since zlib's deflater never emits a distance
@@ -64,8 +65,8 @@ typedef struct ws__pmd_param {
 typedef struct ws__pmd_offer {
   bool server_no_context_takeover;
   bool client_no_context_takeover;
-  uint8_t server_max_window_bits; /* 0: absent, else 8..15 */
-  bool client_max_window_bits;    /* present (with or without a value) */
+  uint8_t server_max_window_bits;       /* 0: absent, else 8..15 */
+  bool client_max_window_bits;          /* present (with or without a value) */
   uint8_t client_max_window_bits_value; /* 0: no value, else 8..15 */
 } ws__pmd_offer;
 

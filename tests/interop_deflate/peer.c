@@ -98,8 +98,8 @@ static ws_conn *open_conn(ws_role role, const ws_deflate_params *p, const uint8_
 }
 
 static void make_msg(uint8_t *m, size_t n, int text) {
-  static const char *w[] = {"hello", "world", "\"price\":", "{\"type\":\"tick\",", "1234", " ",
-                            "éà", "message"};
+  static const char *w[] = {"hello", "world", "\"price\":", "{\"type\":\"tick\",",
+                            "1234",  " ",     "éà",         "message"};
   size_t i = 0;
   while (i < n) {
     if (text) {
@@ -223,8 +223,7 @@ int main(int argc, char **argv) {
     printf("client: %d messages echoed; %d sent compressed, %d received compressed; close code "
            "received %u\n",
            nmsg, sent_z, compressed_rx, ws_conn_close_code_received(c));
-    int ok = ws_conn_close_code_received(c) == 1000 && compressed_rx == nmsg &&
-             sent_z == nmsg;
+    int ok = ws_conn_close_code_received(c) == 1000 && compressed_rx == nmsg && sent_z == nmsg;
     ws_conn_transport_closed(c, WS_OK, NULL);
     ws_conn_free(c);
     free(m);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""permessage-deflate interop: wsclean (peer.c) against Node ws and Python websockets.
+"""permessage-deflate interop: wsclean (peer.c) against Node ws, Python websockets and Chromium.
 
-  run.py node|python --peer PATH/TO/interop_deflate_peer [--node-modules DIR]
+  run.py node|python|chromium --peer PATH/TO/interop_deflate_peer [--node-modules DIR]
 
 Each scenario starts a server (ours or theirs) on a free loopback port, runs the other side as
 the client, and passes when both exit 0: every message (text and binary, up to 200 KB, some
@@ -58,7 +58,7 @@ def scenario(name, server_cmd, client_cmd_for_port, env):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("group", choices=["node", "python"])
+    ap.add_argument("group", choices=["node", "python", "chromium"])
     ap.add_argument("--peer", required=True)
     ap.add_argument("--node-modules", default=os.path.join(HERE, "..", "peers", "node_modules"))
     a = ap.parse_args()
@@ -83,6 +83,16 @@ def main():
                          "client_max_window_bits=%s" % (sw, cw),
                          ["node", js, "server", "0", sw, cw],
                          lambda port: [peer, "client", str(port), "0", N]))
+    elif a.group == "chromium":
+        if not os.path.exists("/usr/bin/chromium") or \
+                not os.path.isdir(os.path.join(a.node_modules, "playwright-core")):
+            print("skipped: /usr/bin/chromium or playwright-core is missing")
+            return 77
+        js = os.path.join(HERE, "chromium_peer.js")
+        for nct in ("0", "1"):
+            runs.append(("Chromium -> wsclean server, no_context_takeover=" + nct,
+                         [peer, "server", "0", nct],
+                         lambda port: ["node", js, str(port), N]))
     else:
         if subprocess.run([PY, "-c", "import websockets"], capture_output=True).returncode != 0:
             print("skipped: Python websockets is missing")

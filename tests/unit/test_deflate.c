@@ -182,13 +182,17 @@ static const inflate_case rfc_cases[] = {
      {{"f3 48 cd c9 c9 07 00 00"}, {"f2 00 11 00 00"}},
      {"Hello", "Hello"}},
     {"7.2.3.5 two blocks", false, {{"f2 48 05 00 00 00 ff ff ca c9 c9 07 00"}}, {"Hello"}},
-    {"BFINAL with nothing after it", false, {{"f3 48 cd c9 c9 07 00"}, {"f2 00 11 00 00"}},
+    {"BFINAL with nothing after it",
+     false,
+     {{"f3 48 cd c9 c9 07 00"}, {"f2 00 11 00 00"}},
      {"Hello", "Hello"}},
     {"BFINAL, then a new stream in the same message",
      false,
      {{"f3 48 cd c9 c9 07 00", "f2 00 11 00 00"}},
      {"HelloHello"}},
-    {"BFINAL without takeover", true, {{"f3 48 cd c9 c9 07 00 00"}, {"f3 48 cd c9 c9 07 00"}},
+    {"BFINAL without takeover",
+     true,
+     {{"f3 48 cd c9 c9 07 00 00"}, {"f3 48 cd c9 c9 07 00"}},
      {"Hello", "Hello"}},
     {"7.2.3.6 empty message", false, {{"00"}, {"f2 48 cd c9 c9 07 00"}}, {"", "Hello"}},
     {"empty payload with RSV1", false, {{""}, {"f2 48 cd c9 c9 07 00"}}, {"", "Hello"}},
@@ -334,8 +338,7 @@ WS_TEST(window_8_output_fits_a_256_byte_window) {
     if (control)
       WS_CHECK_MSG(refused, "a 10-bit deflater was not caught by the 256-byte inflater");
     else
-      WS_CHECK_MSG(!refused, "window 8 output needed more than 256 bytes (after %zu bytes)",
-                   total);
+      WS_CHECK_MSG(!refused, "window 8 output needed more than 256 bytes (after %zu bytes)", total);
     inflateEnd(&z);
     ws__pmd_free(&d);
   }
@@ -525,10 +528,10 @@ static const server_case server_cases[] = {
      false, false},
     {"", "server_max_window_bits=10", "permessage-deflate; server_max_window_bits=10", 10, 15,
      false, false},
-    {"", "server_no_context_takeover",
-     "permessage-deflate; server_no_context_takeover", 15, 15, true, false},
-    {"", "client_no_context_takeover",
-     "permessage-deflate; client_no_context_takeover", 15, 15, false, true},
+    {"", "server_no_context_takeover", "permessage-deflate; server_no_context_takeover", 15, 15,
+     true, false},
+    {"", "client_no_context_takeover", "permessage-deflate; client_no_context_takeover", 15, 15,
+     false, true},
     /* 8 asked of our deflater: answered 8 (zlib deflates with 9, distances <= 250) */
     {"", "server_max_window_bits=8", "permessage-deflate; server_max_window_bits=8", 8, 15, false,
      false},
@@ -538,7 +541,8 @@ static const server_case server_cases[] = {
      false, false},
     {"tx=12", "server_max_window_bits=10", "permessage-deflate; server_max_window_bits=10", 10, 15,
      false, false},
-    {"rx=10", "", "permessage-deflate", 15, 15, false, false}, /* cannot limit an unwilling client */
+    {"rx=10", "", "permessage-deflate", 15, 15, false,
+     false}, /* cannot limit an unwilling client */
     {"rx=10", "client_max_window_bits", "permessage-deflate; client_max_window_bits=10", 15, 10,
      false, false},
     {"rx=10", "client_max_window_bits=9", "permessage-deflate; client_max_window_bits=9", 15, 9,
@@ -650,15 +654,13 @@ static const client_case client_cases[] = {
      15, 15, true, false},
     {"rxnct", "permessage-deflate; server_no_context_takeover; client_max_window_bits",
      "server_no_context_takeover", WS_OK, 15, 15, false, true},
-    {"rx=10 tx=12",
-     "permessage-deflate; server_max_window_bits=10; client_max_window_bits=12",
+    {"rx=10 tx=12", "permessage-deflate; server_max_window_bits=10; client_max_window_bits=12",
      "server_max_window_bits=10", WS_OK, 12, 10, false, false},
-    {"rx=10 tx=12",
-     "permessage-deflate; server_max_window_bits=10; client_max_window_bits=12",
+    {"rx=10 tx=12", "permessage-deflate; server_max_window_bits=10; client_max_window_bits=12",
      "server_max_window_bits=9; client_max_window_bits=11", WS_OK, 11, 9, false, false},
     /* invalid answers: the handshake fails */
-    {"", "permessage-deflate; client_max_window_bits", "client_max_window_bits",
-     WS_ERR_PMD_PARAMS, 0, 0, false, false}, /* a response must give a value */
+    {"", "permessage-deflate; client_max_window_bits", "client_max_window_bits", WS_ERR_PMD_PARAMS,
+     0, 0, false, false}, /* a response must give a value */
     {"", "permessage-deflate; client_max_window_bits", "x_unknown", WS_ERR_PMD_PARAMS, 0, 0, false,
      false},
     {"", "permessage-deflate; client_max_window_bits",
@@ -743,7 +745,7 @@ WS_TEST(config_ranges) {
     uint8_t tx, rx;
     int rc;
   } rows[] = {
-      {1, 1, 8, 8, WS_OK},  {9, 9, 15, 15, WS_OK},         {0, 8, 15, 15, WS_ERR_INVAL},
+      {1, 1, 8, 8, WS_OK},           {9, 9, 15, 15, WS_OK},        {0, 8, 15, 15, WS_ERR_INVAL},
       {10, 8, 15, 15, WS_ERR_INVAL}, {6, 0, 15, 15, WS_ERR_INVAL}, {6, 10, 15, 15, WS_ERR_INVAL},
       {6, 8, 7, 15, WS_ERR_INVAL},   {6, 8, 16, 15, WS_ERR_INVAL}, {6, 8, 15, 7, WS_ERR_INVAL},
       {6, 8, 15, 16, WS_ERR_INVAL},
@@ -1012,8 +1014,8 @@ WS_TEST(memory_per_connection) {
       } else {
         /* zlib's formula (zconf.h) plus the state and our z_stream: within 8 KiB of it. */
         size_t want = ((size_t)1 << (rows[i].wbits + 2)) + ((size_t)1 << (rows[i].mem + 9));
-        WS_CHECK_MSG(tx_held >= want && tx_held <= want + 8 * 1024, "deflater %zu vs %zu",
-                     tx_held, want);
+        WS_CHECK_MSG(tx_held >= want && tx_held <= want + 8 * 1024, "deflater %zu vs %zu", tx_held,
+                     want);
         size_t iw = (size_t)1 << (rows[i].wbits < 9 ? 9 : rows[i].wbits);
         WS_CHECK_MSG(rx_held >= iw && rx_held <= iw + 8 * 1024, "inflater %zu", rx_held);
       }
@@ -1114,14 +1116,13 @@ WS_TEST(server_handshake_answers_real_offers) {
     memset(&a, 0, sizeof a);
     int rc = server_sees(&so, tc->ext1, tc->ext2, got, sizeof got, &a);
     WS_CHECK_MSG(rc == WS_OK, "%s: %s", tc->who, ws_errname(rc));
-    WS_CHECK_MSG(strcmp(got, tc->want) == 0, "%s: got \"%s\" want \"%s\"", tc->who, got,
-                 tc->want);
+    WS_CHECK_MSG(strcmp(got, tc->want) == 0, "%s: got \"%s\" want \"%s\"", tc->who, got, tc->want);
     WS_CHECK_EQ_INT(a.enabled, tc->want[0] != 0);
     if (a.enabled)
       WS_CHECK_MSG(a.tx_window_bits == tc->tx && a.rx_window_bits == tc->rx &&
                        a.tx_no_context_takeover == tc->tx_nct &&
-                       a.rx_no_context_takeover == tc->rx_nct && a.mem_level == 5 &&
-                       a.level == 6 && a.threshold == 128,
+                       a.rx_no_context_takeover == tc->rx_nct && a.mem_level == 5 && a.level == 6 &&
+                       a.threshold == 128,
                    "%s: agreed tx %u rx %u", tc->who, a.tx_window_bits, a.rx_window_bits);
   }
   /* Disabled: the offer is ignored. */
@@ -1160,11 +1161,11 @@ static int client_gets(const ws_deflate_options *co, const char *ext, char *offe
   const char *key = ws_client_handshake_key(h);
   ws_handshake_accept_key(key, strlen(key), accept);
   char resp[1024];
-  int n = snprintf(resp, sizeof resp,
-                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
-                   accept, ext ? "Sec-WebSocket-Extensions: " : "", ext ? ext : "",
-                   ext ? "\r\n" : "");
+  int n =
+      snprintf(resp, sizeof resp,
+               "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
+               accept, ext ? "Sec-WebSocket-Extensions: " : "", ext ? ext : "", ext ? "\r\n" : "");
   int rc = ws_client_handshake_recv(h, (const uint8_t *)resp, (size_t)n, NULL);
   if (rc == WS_OK)
     WS_CHECK(ws_deflate_params_from_handshake(agreed, WS_ROLE_CLIENT, co,
@@ -1230,9 +1231,9 @@ WS_TEST(client_handshake_offers_and_verifies) {
   WS_CHECK(a.tx_no_context_takeover && a.rx_no_context_takeover && a.tx_window_bits == 12 &&
            a.rx_window_bits == 10);
   /* The server ignored our server_no_context_takeover: refused. */
-  WS_CHECK_EQ_INT(client_gets(&co, "permessage-deflate; server_max_window_bits=10", offer,
-                              sizeof offer, &a),
-                  WS_ERR_PMD_PARAMS);
+  WS_CHECK_EQ_INT(
+      client_gets(&co, "permessage-deflate; server_max_window_bits=10", offer, sizeof offer, &a),
+      WS_ERR_PMD_PARAMS);
   /* Disabled: nothing offered. */
   co.enabled = false;
   WS_CHECK_EQ_INT(client_gets(&co, NULL, offer, sizeof offer, &a), WS_OK);
@@ -1337,30 +1338,29 @@ typedef struct {
   const char *name;
   const char *frames; /* client frames (masked with key 0), hex */
   bool deflate;
-  int messages; /* delivered */
+  int messages;     /* delivered */
   const char *want; /* the last message */
   uint16_t code;    /* close code sent, 0: none */
 } conn_rx_case;
 
 static const conn_rx_case conn_rx_cases[] = {
     {"7.2.3.1 one frame", "c1 87 00000000 f2 48 cd c9 c9 07 00", true, 1, "Hello", 0},
-    {"7.2.3.1 fragmented", "41 83 00000000 f2 48 cd  80 84 00000000 c9 c9 07 00", true, 1,
-     "Hello", 0},
-    {"7.2.3.2 takeover",
-     "c1 87 00000000 f2 48 cd c9 c9 07 00  c1 85 00000000 f2 00 11 00 00", true, 2, "Hello", 0},
-    {"ping between fragments", "41 83 00000000 f2 48 cd  89 80 00000000  80 84 00000000 c9 c9 07 00",
-     true, 1, "Hello", 0},
+    {"7.2.3.1 fragmented", "41 83 00000000 f2 48 cd  80 84 00000000 c9 c9 07 00", true, 1, "Hello",
+     0},
+    {"7.2.3.2 takeover", "c1 87 00000000 f2 48 cd c9 c9 07 00  c1 85 00000000 f2 00 11 00 00", true,
+     2, "Hello", 0},
+    {"ping between fragments",
+     "41 83 00000000 f2 48 cd  89 80 00000000  80 84 00000000 c9 c9 07 00", true, 1, "Hello", 0},
     {"uncompressed message still fine", "81 85 00000000 48 65 6c 6c 6f", true, 1, "Hello", 0},
     {"empty compressed message", "c1 80 00000000", true, 1, "", 0},
-    {"RSV1 on a continuation frame: 1002",
-     "41 83 00000000 f2 48 cd  c0 84 00000000 c9 c9 07 00", true, 0, NULL, 1002},
+    {"RSV1 on a continuation frame: 1002", "41 83 00000000 f2 48 cd  c0 84 00000000 c9 c9 07 00",
+     true, 0, NULL, 1002},
     {"RSV1 on a ping: 1002", "c9 80 00000000", true, 0, NULL, 1002},
     {"RSV1 on a close: 1002", "c8 82 00000000 03 e8", true, 0, NULL, 1002},
     {"RSV1 without the extension: 1002", "c1 87 00000000 f2 48 cd c9 c9 07 00", false, 0, NULL,
      1002},
     {"not DEFLATE: 1007", "c2 84 00000000 ff ff ff ff", true, 0, NULL, 1007},
-    {"compressed text that is not UTF-8: 1007", "c1 84 00000000 fa 07 00 00", true, 0, NULL,
-     1007},
+    {"compressed text that is not UTF-8: 1007", "c1 84 00000000 fa 07 00 00", true, 0, NULL, 1007},
 };
 
 WS_TEST(conn_receives_compressed_messages) {
@@ -1384,8 +1384,8 @@ WS_TEST(conn_receives_compressed_messages) {
       } else {
         ws_conn_recv(c, in, n);
       }
-      WS_CHECK_MSG(k->messages == tc->messages, "%s (bytewise %d): %d messages", tc->name,
-                   bytewise, k->messages);
+      WS_CHECK_MSG(k->messages == tc->messages, "%s (bytewise %d): %d messages", tc->name, bytewise,
+                   k->messages);
       if (tc->want && k->messages)
         WS_CHECK_MSG(k->got_len == strlen(tc->want) && memcmp(k->got, tc->want, k->got_len) == 0,
                      "%s: wrong message", tc->name);
@@ -1428,8 +1428,8 @@ WS_TEST(conn_bomb_is_1009_within_the_cap) {
   WS_CHECK_EQ_INT(k->messages, 0);
   WS_CHECK_MSG(fed < 200, "1009 only after %zu bytes", fed);
   WS_CHECK_MSG(cn.peak - base <= cap + 48 * 1024, "peak %zu", cn.peak - base);
-  printf("  ws_conn, bomb of %zu bytes, cap 64 KiB: 1009 after %zu bytes, peak +%zu bytes\n",
-         blen, fed, cn.peak - base);
+  printf("  ws_conn, bomb of %zu bytes, cap 64 KiB: 1009 after %zu bytes, peak +%zu bytes\n", blen,
+         fed, cn.peak - base);
   ws_conn_free(c);
   WS_CHECK_EQ_INT(cn.live, 0);
   free(k);
@@ -1496,8 +1496,8 @@ static int conn_scenario(const ws_allocator *a, bool nct) {
     return 1;
   }
   uint8_t in[64];
-  size_t n = unhex("c1 87 00000000 f2 48 cd c9 c9 07 00  c1 87 00000000 f2 48 cd c9 c9 07 00",
-                   in, sizeof in);
+  size_t n = unhex("c1 87 00000000 f2 48 cd c9 c9 07 00  c1 87 00000000 f2 48 cd c9 c9 07 00", in,
+                   sizeof in);
   ws_conn_recv(c, in, n);
   int bad = k->messages != 2;
   bad |= ws_conn_send(c, WS_OP_TEXT, "Hello", 5) != WS_OK;
@@ -1549,9 +1549,8 @@ WS_TEST(conn_to_conn_round_trips) {
       int before = k->messages;
       if (m % 3 == 0 && n > 10) {
         WS_CHECK_EQ_INT(ws_conn_send_fragment(from, WS_OP_BINARY, msg, n / 2, false), WS_OK);
-        WS_CHECK_EQ_INT(ws_conn_send_fragment(from, WS_OP_CONTINUATION, msg + n / 2, n - n / 2,
-                                              true),
-                        WS_OK);
+        WS_CHECK_EQ_INT(
+            ws_conn_send_fragment(from, WS_OP_CONTINUATION, msg + n / 2, n - n / 2, true), WS_OK);
       } else {
         WS_CHECK_EQ_INT(ws_conn_send(from, text ? WS_OP_TEXT : WS_OP_BINARY, msg, n), WS_OK);
       }
