@@ -4,6 +4,7 @@
 #define WS_PROTO_CONN_INTERNAL_H
 
 #include "base/buf.h"
+#include "proto/deflate.h"
 #include "proto/frame.h"
 #include "proto/utf8.h"
 #include "wsclean/conn.h"
@@ -102,6 +103,11 @@ struct ws_conn {
   bool ping_outstanding;
   bool code_checked;
   bool idle_closing;
+
+  /* permessage-deflate (RFC 7692), NULL when not negotiated */
+  ws__pmd *pmd;
+  bool rx_pmd; /* the message being received is compressed (RSV1 on its first frame) */
+  bool tx_pmd; /* the fragmented message being sent is compressed */
 };
 
 #endif
