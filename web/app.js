@@ -193,7 +193,7 @@ async function loadRegistry(lang) {
     const res = await fetch(`/codes.json?lang=${encodeURIComponent(lang)}`, { cache: 'no-store' });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const body = await res.json();
-    state.registry = Array.isArray(body) ? body : body.codes || [];
+    state.registry = Array.isArray(body) ? body : body.rows || body.codes || [];
   } catch (e) {
     state.registry = null;
     addEvent('exception', `/codes.json: ${e.message}`);

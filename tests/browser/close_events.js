@@ -323,7 +323,7 @@ async function main() {
 
 async function drivePlayground(page, base) {
   const fr = await (await fetch(`http://${base}/codes.json?lang=fr`)).json();
-  const rows = Array.isArray(fr) ? fr : fr.codes;
+  const rows = Array.isArray(fr) ? fr : fr.rows || fr.codes;
   const row4000 = rows.find((r) => (r.range_lo ?? r.code) <= 4000 && 4000 <= (r.range_hi ?? r.code));
   check(row4000 && row4000.description, '/codes.json?lang=fr has a description for 4000', row4000);
 
