@@ -19,4 +19,16 @@ typedef struct ws_cli_command {
 /* wsclean probe URL [--json] [--timeout MS] [--origin O] */
 int ws_cmd_probe(int argc, char **argv);
 
+/* serve, connect and proxy stand on the browser-shaped API (wsclean/wsclean.h, src/api): they
+ * are built once that header is in the tree. */
+#if defined(__has_include)
+#if __has_include("wsclean/wsclean.h")
+#define WSCLI_HAVE_API 1
+#endif
+#endif
+#ifdef WSCLI_HAVE_API
+/* wsclean serve [--host H] [--port N] [--verbose] ... (see --help) */
+int ws_cmd_serve(int argc, char **argv);
+#endif
+
 #endif

@@ -13,6 +13,9 @@
 
 static const ws_cli_command commands[] = {
     {"probe", ws_cmd_probe, "check how any WebSocket server closes: a report card"},
+#ifdef WSCLI_HAVE_API
+    {"serve", ws_cmd_serve, "echo server + the CloseEvent playground page on :9001"},
+#endif
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
