@@ -27,10 +27,11 @@ function skip(why) {
 }
 
 if (!wsclean || !fs.existsSync(wsclean)) skip(`no wsclean binary at ${wsclean}`);
-{
-  const help = spawnSync(wsclean, ['serve', '--help'], { encoding: 'utf8', timeout: 5000 });
-  if (help.status !== 0) skip('`wsclean serve` is not available yet');
-}
+const serveHelp = spawnSync(wsclean, ['serve', '--help'], { encoding: 'utf8', timeout: 5000 });
+if (serveHelp.status !== 0) skip('`wsclean serve` is not available yet');
+// Rows whose scenario `wsclean serve --help` does not list yet are reported as skipped, not run.
+const SERVE_HELP = serveHelp.stdout;
+const HAVE_PROXY = spawnSync(wsclean, ['proxy', '--help'], { encoding: 'utf8', timeout: 5000 }).status === 0;
 let chromium;
 try {
   chromium = require(path.join(sourceDir, 'tests/peers/node_modules/playwright-core')).chromium;
@@ -260,8 +261,10 @@ const CASES = [
     { code: c, reason: `r${c}`, wasClean: true, error: false }, { code: c, sent: c, wasClean: true }]),
   ['a 123-byte reason', `/close?code=4000&reason=${encodeURIComponent(R123)}`, [],
     { code: 4000, reason: R123, wasClean: true, error: false }, { code: 4000, reason: R123, wasClean: true }],
+  // The server answers with the code echoed and no reason (RFC 6455 5.5.1 asks only for the code),
+  // so Chromium's CloseEvent has reason ""; the server's own log shows the reason it received.
   ...[1000, 3000, 4999].map((c) => [`browser closes with ${c}`, '/', [{ close: [c, `b${c}`] }],
-    { code: c, reason: `b${c}`, wasClean: true, error: false },
+    { code: c, reason: '', wasClean: true, error: false },
     { code: c, reason: `b${c}`, wasClean: true, initiator: 'remote' }]),
   ['browser refused 1001 (InvalidAccessError), then closes with 1000', '/', [{ close: [1001, 'x'] }, { close: [1000] }],
     { code: 1000, wasClean: true, error: false, exceptions: ['InvalidAccessError'] }, { code: 1000, initiator: 'remote' }],
@@ -283,11 +286,21 @@ async function main() {
     });
     const context = await browser.newContext();
     const page = await context.newPage();
+    if (process.env.WSCLEAN_TEST_VERBOSE) page.on('console', (m) => console.log(`  # [chromium] ${m.text()}`));
     await page.goto(`http://${base}/`);
 
     let n = 0;
+    // WSCLEAN_TEST_ONLY=regex runs only the matching table rows (when chasing one failure).
+    const only = process.env.WSCLEAN_TEST_ONLY ? new RegExp(process.env.WSCLEAN_TEST_ONLY) : null;
     for (const [desc, p, steps, wantBrowser, wantLog] of CASES) {
       n += 1;
+      if (only && !only.test(desc)) continue;
+      const scenario = p.split('?')[0];
+      if (scenario !== '/' && !SERVE_HELP.includes(scenario)) {
+        count += 1;
+        console.log(`ok ${count} - ${desc} # SKIP ${scenario} is not in \`wsclean serve --help\` yet`);
+        continue;
+      }
       const tag = `t=${n}`;
       const url = `ws://${base}${p}${p.includes('?') ? '&' : '?'}${tag}`;
       const got = await page.evaluate(browserCase, { url, steps, timeoutMs: 8000 });
@@ -299,14 +312,15 @@ async function main() {
       expectLog(desc, await serverClose(serve, tag), wantLog);
     }
 
-    // The playground page, driven as a person would, in French.
-    await drivePlayground(page, base);
-
-    // Signals and limits on a second server: 1013 at --max-connections, 1012 on SIGHUP, 1001 on SIGTERM.
-    await signals(page, base);
-
-    // 1014 through the proxy when the upstream cannot be reached.
-    await proxy(page, serve);
+    if (!only) {
+      // The playground page, driven as a person would, in French.
+      await drivePlayground(page, base);
+      // Signals and limits on a second server: 1013 at --max-connections, 1012 on SIGHUP, 1001 on SIGTERM.
+      await signals(page, base);
+      // 1014 through the proxy when the upstream cannot be reached.
+      if (HAVE_PROXY) await proxy(page, serve);
+      else console.log(`ok ${++count} - 1014 through the proxy # SKIP no \`wsclean proxy\` yet`);
+    }
 
     serve.child.kill('SIGTERM');
     const ex = await waitExit(serve, 5000);

@@ -242,7 +242,7 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   if (!c) return -1; /* the library closes with 1011 */
   c->sl = sl;
   c->ws = ws;
-  c->id = ++sl->next_id * SERVE_MAX_THREADS + sl->index;
+  c->id = ++sl->next_id * sl->o->threads + sl->index; /* unique across loops, 1 2 3 for one */
   size_t tl = req->target_len < sizeof(c->target) - 1 ? req->target_len : sizeof(c->target) - 1;
   memcpy(c->target, req->target, tl);
   size_t ol = 0;
