@@ -29,6 +29,8 @@ int ws_cmd_probe(int argc, char **argv);
 #ifdef WSCLI_HAVE_API
 /* wsclean serve [--host H] [--port N] [--verbose] ... (see --help) */
 int ws_cmd_serve(int argc, char **argv);
+/* wsclean connect URL [--json] [--echo] ... (see --help) */
+int ws_cmd_connect(int argc, char **argv);
 #endif
 
 #endif

@@ -15,6 +15,7 @@ static const ws_cli_command commands[] = {
     {"probe", ws_cmd_probe, "check how any WebSocket server closes: a report card"},
 #ifdef WSCLI_HAVE_API
     {"serve", ws_cmd_serve, "echo server + the CloseEvent playground page on :9001"},
+    {"connect", ws_cmd_connect, "interactive client; prints the CloseEvent at the end"},
 #endif
 };
 
