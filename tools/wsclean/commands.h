@@ -31,6 +31,8 @@ int ws_cmd_probe(int argc, char **argv);
 int ws_cmd_serve(int argc, char **argv);
 /* wsclean connect URL [--json] [--echo] ... (see --help) */
 int ws_cmd_connect(int argc, char **argv);
+/* wsclean proxy --listen [HOST:]PORT --to ws://UPSTREAM */
+int ws_cmd_proxy(int argc, char **argv);
 #endif
 
 #endif

@@ -16,6 +16,7 @@ static const ws_cli_command commands[] = {
 #ifdef WSCLI_HAVE_API
     {"serve", ws_cmd_serve, "echo server + the CloseEvent playground page on :9001"},
     {"connect", ws_cmd_connect, "interactive client; prints the CloseEvent at the end"},
+    {"proxy", ws_cmd_proxy, "WebSocket reverse proxy; 1014 when the upstream fails"},
 #endif
 };
 
