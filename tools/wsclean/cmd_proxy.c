@@ -48,6 +48,10 @@ typedef struct pair {
   unsigned long id;
   ws_socket *client, *upstream;
   bool upstream_open;
+  /* The client closed while the upstream was still connecting: close it this way once open. */
+  bool close_pending;
+  uint16_t pending_code;
+  char pending_reason[256];
   queued *head, *tail;
   size_t queued_bytes;
   char target[512];
@@ -116,6 +120,10 @@ static void up_open(const ws_event *ev, void *ud) {
     q->binary ? ws_send_binary(p->upstream, q->data, q->len)
               : ws_send_text(p->upstream, (const char *)q->data, q->len);
   free_queue(p);
+  if (p->close_pending) {
+    if (p->pending_code == 0) ws_close(p->upstream, 0, NULL);
+    else ws_close_with(p->upstream, p->pending_code, p->pending_reason);
+  }
 }
 
 static void up_message(const ws_event *ev, void *ud) {
@@ -150,6 +158,7 @@ static void up_close(const ws_event *ev, void *ud) {
       ws_close(p->client, 0, NULL); /* pass "no code" on as an empty close frame */
     } else {
       snprintf(why, sizeof(why), "%.*s", (int)(rlen > 200 ? 200 : rlen), reason);
+      cut_reason(why);
       ws_close_with(p->client, code, why);
     }
     if (p->o->verbose)
@@ -196,7 +205,16 @@ static void cl_close(const ws_event *ev, void *ud) {
   size_t rlen = 0;
   const char *reason = ws_close_event_reason(ce, &rlen);
   p->client = NULL;
-  if (p->upstream) {
+  if (p->upstream && !p->upstream_open) {
+    /* Deliver what the client sent first: close the upstream once it is open (up_open). */
+    p->close_pending = true;
+    p->pending_code = code == WS_CLOSE_NO_STATUS ? 0
+                      : ws_close_code_on_wire(code) ? code
+                                                    : WS_CLOSE_GOING_AWAY;
+    snprintf(p->pending_reason, sizeof(p->pending_reason), "%.*s", (int)(rlen > 200 ? 200 : rlen),
+             reason);
+    cut_reason(p->pending_reason);
+  } else if (p->upstream) {
     if (code == WS_CLOSE_NO_STATUS) {
       ws_close(p->upstream, 0, NULL);
     } else if (!ws_close_code_on_wire(code)) {
@@ -204,6 +222,7 @@ static void cl_close(const ws_event *ev, void *ud) {
     } else {
       char why[256];
       snprintf(why, sizeof(why), "%.*s", (int)(rlen > 200 ? 200 : rlen), reason);
+      cut_reason(why);
       ws_close_with(p->upstream, code, why);
     }
     if (p->o->verbose)
