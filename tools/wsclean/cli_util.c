@@ -9,7 +9,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
   unsigned char c = s[0];
   size_t len;
   uint32_t cp;
-  if (c < 0x80) return 1;
+  if (c < 0x80)
+    return 1;
   if (c >= 0xC2 && c <= 0xDF) {
     len = 2;
     cp = c & 0x1Fu;
@@ -22,9 +23,11 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
   } else {
     return 0;
   }
-  if (n < len) return 0;
+  if (n < len)
+    return 0;
   for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
     cp = cp << 6 | (s[i] & 0x3Fu);
   }
   if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
@@ -44,10 +47,18 @@ void wscli_json_str(FILE *out, const char *s, size_t len) {
       i++;
     } else if (c < 0x20) {
       switch (c) {
-      case '\n': fputs("\\n", out); break;
-      case '\r': fputs("\\r", out); break;
-      case '\t': fputs("\\t", out); break;
-      default: fprintf(out, "\\u%04x", c); break;
+      case '\n':
+        fputs("\\n", out);
+        break;
+      case '\r':
+        fputs("\\r", out);
+        break;
+      case '\t':
+        fputs("\\t", out);
+        break;
+      default:
+        fprintf(out, "\\u%04x", c);
+        break;
       }
       i++;
     } else {
@@ -65,32 +76,53 @@ void wscli_json_str(FILE *out, const char *s, size_t len) {
 }
 
 bool wscli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-  if (!s || !*s || *s == '-' || *s == '+') return false;
+  if (!s || !*s || *s == '-' || *s == '+')
+    return false;
   char *end;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end || v < lo || v > hi) return false;
+  if (errno || *end || v < lo || v > hi)
+    return false;
   *out = v;
   return true;
 }
 
 bool wscli_parse_size(const char *s, uint64_t *out) {
-  if (!s || !*s || *s == '-') return false;
+  if (!s || !*s || *s == '-')
+    return false;
   char *end;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s) return false;
+  if (errno || end == s)
+    return false;
   uint64_t mul = 1;
   switch (*end) {
-  case '\0': break;
-  case 'k': case 'K': mul = 1024; end++; break;
-  case 'm': case 'M': mul = 1024 * 1024; end++; break;
-  case 'g': case 'G': mul = 1024ull * 1024 * 1024; end++; break;
-  default: return false;
+  case '\0':
+    break;
+  case 'k':
+  case 'K':
+    mul = 1024;
+    end++;
+    break;
+  case 'm':
+  case 'M':
+    mul = 1024 * 1024;
+    end++;
+    break;
+  case 'g':
+  case 'G':
+    mul = 1024ull * 1024 * 1024;
+    end++;
+    break;
+  default:
+    return false;
   }
-  if (*end == 'i' || *end == 'B' || *end == 'b') end++;
-  if (*end == 'B') end++;
-  if (*end || v > UINT64_MAX / mul) return false;
+  if (*end == 'i' || *end == 'B' || *end == 'b')
+    end++;
+  if (*end == 'B')
+    end++;
+  if (*end || v > UINT64_MAX / mul)
+    return false;
   *out = v * mul;
   return true;
 }

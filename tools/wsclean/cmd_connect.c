@@ -25,8 +25,8 @@
 #include "wsclean/handshake.h"
 #include "wsclean/wsclean.h"
 
-#define CONNECT_MAX_LINE (1u << 20) /* a typed line over 1 MiB is cut (and said so) */
-#define CONNECT_MAX_ITEMS 32        /* --protocol / --header occurrences */
+#define CONNECT_MAX_LINE  (1u << 20) /* a typed line over 1 MiB is cut (and said so) */
+#define CONNECT_MAX_ITEMS 32         /* --protocol / --header occurrences */
 
 /* Exit statuses (documented in --help and wsclean(1)). */
 enum {
@@ -59,13 +59,17 @@ static void connect_usage(FILE *out) {
         "\n"
         "  --json              one JSON object per line for every event:\n"
         "                        {\"type\":\"open\",\"protocol\":\"\",\"extensions\":\"\"}\n"
-        "                        {\"type\":\"message\",\"binary\":false,\"data\":\"...\"} (binary: base64)\n"
+        "                        {\"type\":\"message\",\"binary\":false,\"data\":\"...\"} (binary: "
+        "base64)\n"
         "                        {\"type\":\"error\",\"message\":\"...\"}\n"
-        "                        {\"type\":\"close\",\"code\":1000,\"reason\":\"\",\"wasClean\":true,\n"
+        "                        "
+        "{\"type\":\"close\",\"code\":1000,\"reason\":\"\",\"wasClean\":true,\n"
         "                         \"initiator\":\"local|remote|none\",\"codeSent\":1000,\n"
-        "                         \"codeReceived\":1000,\"error\":\"WS_ERR_...\"|null,\"detail\":\"\",\n"
+        "                         "
+        "\"codeReceived\":1000,\"error\":\"WS_ERR_...\"|null,\"detail\":\"\",\n"
         "                         \"durationMs\":12}\n"
-        "                        {\"type\":\"exception\",\"name\":\"InvalidAccessError\",\"message\":\"...\"}\n"
+        "                        "
+        "{\"type\":\"exception\",\"name\":\"InvalidAccessError\",\"message\":\"...\"}\n"
         "  --echo              send every message received back (for conformance runs)\n"
         "  --protocol P        request subprotocol P (repeatable)\n"
         "  --header 'N: V'     extra request header (repeatable)\n"
@@ -97,8 +101,10 @@ static void print_base64(FILE *out, const uint8_t *p, size_t n) {
 
 static void print_hex(FILE *out, const uint8_t *p, size_t n) {
   size_t shown = n > 64 ? 64 : n;
-  for (size_t i = 0; i < shown; i++) fprintf(out, "%s%02x", i ? " " : "", p[i]);
-  if (shown < n) fputs(" ...", out);
+  for (size_t i = 0; i < shown; i++)
+    fprintf(out, "%s%02x", i ? " " : "", p[i]);
+  if (shown < n)
+    fputs(" ...", out);
 }
 
 static void exception(client *c, int err, const char *what) {
@@ -163,8 +169,10 @@ static void on_message(const ws_event *ev, void *ud) {
   }
   fflush(stdout);
   if (c->echo) {
-    int rc = binary ? ws_send_binary(c->ws, data, len) : ws_send_text(c->ws, (const char *)data, len);
-    if (rc != WS_OK) fprintf(stderr, "wsclean connect: echo failed: %s\n", ws_strerror(rc));
+    int rc =
+        binary ? ws_send_binary(c->ws, data, len) : ws_send_text(c->ws, (const char *)data, len);
+    if (rc != WS_OK)
+      fprintf(stderr, "wsclean connect: echo failed: %s\n", ws_strerror(rc));
   }
 }
 
@@ -188,8 +196,9 @@ static void on_close(const ws_event *ev, void *ud) {
   if (c->json) {
     if (c->error_fired) {
       char msg[512];
-      snprintf(msg, sizeof(msg), "%s%s%s", d && d->error ? ws_strerror(d->error) : "connection failed",
-               detail[0] ? ": " : "", detail);
+      snprintf(msg, sizeof(msg), "%s%s%s",
+               d && d->error ? ws_strerror(d->error) : "connection failed", detail[0] ? ": " : "",
+               detail);
       printf("{\"type\":\"error\",\"message\":");
       wscli_json_str(stdout, msg, strlen(msg));
       printf("}\n");
@@ -198,15 +207,18 @@ static void on_close(const ws_event *ev, void *ud) {
     wscli_json_str(stdout, reason, rlen);
     printf(",\"wasClean\":%s,\"initiator\":\"%s\",\"codeSent\":%u,\"codeReceived\":%u,\"error\":",
            clean ? "true" : "false", who, d ? d->code_sent : 0, d ? d->code_received : 0);
-    if (d && d->error) printf("\"%s\"", ws_errname(d->error));
-    else printf("null");
+    if (d && d->error)
+      printf("\"%s\"", ws_errname(d->error));
+    else
+      printf("null");
     printf(",\"detail\":");
     wscli_json_str(stdout, detail, strlen(detail));
     printf(",\"durationMs\":%llu}\n", d ? (unsigned long long)d->duration_ms : 0ull);
   } else {
     if (c->error_fired)
-      fprintf(stderr, "error: %s%s%s\n", d && d->error ? ws_strerror(d->error) : "connection failed",
-              detail[0] ? ": " : "", detail);
+      fprintf(stderr, "error: %s%s%s\n",
+              d && d->error ? ws_strerror(d->error) : "connection failed", detail[0] ? ": " : "",
+              detail);
     printf("closed: code %u %s, reason ", code, ws_close_code_name(code));
     wscli_json_str(stdout, reason, rlen);
     printf(", wasClean %s\n", clean ? "true" : "false");
@@ -219,22 +231,29 @@ static void on_close(const ws_event *ev, void *ud) {
   fflush(stdout);
   c->closed = true;
   c->ws = NULL; /* freed by the library after this returns */
-  if (!c->opened) c->exit_code = EXIT_NEVER_OPENED;
-  else if (!clean) c->exit_code = EXIT_ABNORMAL;
-  else c->exit_code = code == WS_CLOSE_NORMAL ? EXIT_CLEAN_1000 : EXIT_CLEAN_OTHER;
+  if (!c->opened)
+    c->exit_code = EXIT_NEVER_OPENED;
+  else if (!clean)
+    c->exit_code = EXIT_ABNORMAL;
+  else
+    c->exit_code = code == WS_CLOSE_NORMAL ? EXIT_CLEAN_1000 : EXIT_CLEAN_OTHER;
 }
 
 /* ---- input (on the loop's thread) ------------------------------------------------------------ */
 
 static int hexval(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F')
+    return ch - 'A' + 10;
   return -1;
 }
 
 static void do_close(client *c, const char *args) {
-  while (*args == ' ') args++;
+  while (*args == ' ')
+    args++;
   uint16_t code = 0;
   const char *reason = NULL;
   if (*args) {
@@ -246,26 +265,33 @@ static void do_close(client *c, const char *args) {
     }
     /* [Clamp] unsigned short, as WebIDL does for close(code): larger numbers become 65535. */
     code = v > 65535 ? 65535 : (uint16_t)v;
-    if (code == 0) code = 0xFFFF; /* 0 would mean "no code" here; 0 is invalid in a browser too */
-    while (*end == ' ') end++;
-    if (*end) reason = end;
+    if (code == 0)
+      code = 0xFFFF; /* 0 would mean "no code" here; 0 is invalid in a browser too */
+    while (*end == ' ')
+      end++;
+    if (*end)
+      reason = end;
   }
   int rc = ws_close(c->ws, code, reason);
-  if (rc != WS_OK) exception(c, rc, "close()");
+  if (rc != WS_OK)
+    exception(c, rc, "close()");
 }
 
 /* One typed line (NUL-terminated, without its newline). */
 static void handle_line(client *c, const char *t) {
-  if (c->closed || !c->ws) return;
+  if (c->closed || !c->ws)
+    return;
   int rc = WS_OK;
   if (strncmp(t, "/binary", 7) == 0 && (t[7] == ' ' || t[7] == '\0')) {
     size_t n = 0, len = strlen(t);
     uint8_t *buf = ws__malloc(NULL, len / 2 + 1);
-    if (!buf) return;
+    if (!buf)
+      return;
     int hi = -1;
     bool ok = true;
     for (const char *p = t + 7; *p; p++) {
-      if (*p == ' ' || *p == ':' || *p == ',') continue;
+      if (*p == ' ' || *p == ':' || *p == ',')
+        continue;
       int v = hexval(*p);
       if (v < 0) {
         ok = false;
@@ -289,31 +315,38 @@ static void handle_line(client *c, const char *t) {
   } else if (strncmp(t, "/close", 6) == 0 && (t[6] == ' ' || t[6] == '\0')) {
     do_close(c, t + 6);
   } else {
-    if (t[0] == '/' && t[1] == '/') t++; /* "//x" sends "/x" */
+    if (t[0] == '/' && t[1] == '/')
+      t++; /* "//x" sends "/x" */
     rc = ws_send_text(c->ws, t, strlen(t));
   }
-  if (rc != WS_OK) exception(c, rc, "send");
+  if (rc != WS_OK)
+    exception(c, rc, "send");
 }
 
 /* Reads what stdin has, handles every complete line. Returns false at EOF (or a read error).
  * A line longer than CONNECT_MAX_LINE is cut there (and said so). */
 static bool read_stdin(client *c, char *buf, size_t *used) {
   ssize_t n = read(STDIN_FILENO, buf + *used, CONNECT_MAX_LINE - *used);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
   bool eof = n <= 0;
-  if (n > 0) *used += (size_t)n;
+  if (n > 0)
+    *used += (size_t)n;
   size_t start = 0;
   for (size_t i = 0; i < *used; i++) {
-    if (buf[i] != '\n') continue;
+    if (buf[i] != '\n')
+      continue;
     size_t end = i;
-    if (end > start && buf[end - 1] == '\r') end--;
+    if (end > start && buf[end - 1] == '\r')
+      end--;
     buf[end] = '\0';
     handle_line(c, buf + start);
     start = i + 1;
   }
   memmove(buf, buf + start, *used - start);
   *used -= start;
-  if (*used == CONNECT_MAX_LINE || (eof && *used > 0)) { /* a full buffer, or a last line without \n */
+  if (*used == CONNECT_MAX_LINE ||
+      (eof && *used > 0)) { /* a full buffer, or a last line without \n */
     if (*used == CONNECT_MAX_LINE)
       fprintf(stderr, "wsclean connect: line over %u bytes cut\n", CONNECT_MAX_LINE);
     buf[*used] = '\0';
@@ -330,7 +363,8 @@ int ws_cmd_connect(int argc, char **argv) {
   memset(&c, 0, sizeof(c));
   c.close_on_eof = true;
   c.exit_code = EXIT_NEVER_OPENED;
-  int lang = ws_close_lang_parse(getenv("LC_ALL") && *getenv("LC_ALL") ? getenv("LC_ALL") : getenv("LANG"));
+  int lang = ws_close_lang_parse(getenv("LC_ALL") && *getenv("LC_ALL") ? getenv("LC_ALL")
+                                                                       : getenv("LANG"));
   c.lang = lang < 0 ? WS_LANG_EN : (ws_close_lang)lang;
 
   ws_open_options oo;
@@ -364,7 +398,8 @@ int ws_cmd_connect(int argc, char **argv) {
       }
       i++;
       if (!strcmp(a, "--protocol")) {
-        if (nprot == CONNECT_MAX_ITEMS) return EXIT_USAGE;
+        if (nprot == CONNECT_MAX_ITEMS)
+          return EXIT_USAGE;
         protocols[nprot++] = v;
       } else if (!strcmp(a, "--header")) {
         const char *colon = strchr(v, ':');
@@ -373,7 +408,8 @@ int ws_cmd_connect(int argc, char **argv) {
           return EXIT_USAGE;
         }
         const char *val = colon + 1;
-        while (*val == ' ') val++;
+        while (*val == ' ')
+          val++;
         headers[nhdr++] = (ws_header){v, (size_t)(colon - v), val, strlen(val)};
       } else if (!strcmp(a, "--origin")) {
         oo.origin = v;
@@ -435,7 +471,8 @@ int ws_cmd_connect(int argc, char **argv) {
     fprintf(stderr, "wsclean connect: %s: %s\n", url, ws_strerror(err));
     ws_loop_free(c.loop);
     ws__free(NULL, inbuf);
-    if (sfd >= 0) close(sfd);
+    if (sfd >= 0)
+      close(sfd);
     return EXIT_USAGE;
   }
   ws_on(c.ws, "open", on_open, &c);
@@ -452,20 +489,25 @@ int ws_cmd_connect(int argc, char **argv) {
     /* stdin is read only once open: lines typed early wait (send() while CONNECTING throws). */
     nfds_t nfds = stdin_open && c.opened && !c.closed ? 3 : 2;
     int r = poll(pf, nfds, ws_loop_next_timeout(c.loop));
-    if (r < 0 && errno != EINTR) break;
+    if (r < 0 && errno != EINTR)
+      break;
     if (r > 0 && (pf[1].revents & POLLIN)) {
       struct signalfd_siginfo si;
-      if (read(sfd, &si, sizeof(si)) > 0 && c.ws && !c.closed) ws_close(c.ws, WS_CLOSE_NORMAL, NULL);
+      if (read(sfd, &si, sizeof(si)) > 0 && c.ws && !c.closed)
+        ws_close(c.ws, WS_CLOSE_NORMAL, NULL);
     }
     if (r > 0 && nfds == 3 && (pf[2].revents & (POLLIN | POLLHUP | POLLERR))) {
       stdin_open = read_stdin(&c, inbuf, &used);
-      if (!stdin_open && c.close_on_eof && c.ws && !c.closed) ws_close(c.ws, WS_CLOSE_NORMAL, NULL);
+      if (!stdin_open && c.close_on_eof && c.ws && !c.closed)
+        ws_close(c.ws, WS_CLOSE_NORMAL, NULL);
     }
-    if (ws_loop_run_once(c.loop, 0) <= 0) break;
+    if (ws_loop_run_once(c.loop, 0) <= 0)
+      break;
   }
   ws_loop_free(c.loop);
   ws__free(NULL, inbuf);
-  if (sfd >= 0) close(sfd);
+  if (sfd >= 0)
+    close(sfd);
   return c.exit_code;
 }
 

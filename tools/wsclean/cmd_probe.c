@@ -17,13 +17,13 @@
 #include "rawws.h"
 #include "wsclean/close_codes.h"
 
-#define FIN 0x80
-#define OP_CONT 0x0
-#define OP_TEXT 0x1
-#define OP_BIN 0x2
+#define FIN      0x80
+#define OP_CONT  0x0
+#define OP_TEXT  0x1
+#define OP_BIN   0x2
 #define OP_CLOSE 0x8
-#define OP_PING 0x9
-#define OP_PONG 0xA
+#define OP_PING  0x9
+#define OP_PONG  0xA
 
 typedef enum verdict { V_PASS = 0, V_WARN, V_FAIL, V_INFO, V_SKIP } verdict;
 static const char *const VERDICT[] = {"pass", "warn", "fail", "info", "skip"};
@@ -72,7 +72,8 @@ static void report(probe *p, const char *id, const char *title, verdict v, const
   } else {
     static const char *const TAG[] = {"PASS", "WARN", "FAIL", "info", "skip"};
     printf("  %s  %-26s %s\n", TAG[v], id, title);
-    if (v == V_FAIL || v == V_WARN) printf("        %-26s expected %s\n", "", expected);
+    if (v == V_FAIL || v == V_WARN)
+      printf("        %-26s expected %s\n", "", expected);
     printf("        %-26s got %s\n", "", got);
   }
 }
@@ -88,7 +89,8 @@ static int send_close(probe *p, bool with_code, uint16_t code, const void *reaso
     body[n++] = (uint8_t)(code >> 8);
     body[n++] = (uint8_t)code;
   }
-  if (rlen > sizeof(body) - n) rlen = sizeof(body) - n;
+  if (rlen > sizeof(body) - n)
+    rlen = sizeof(body) - n;
   memcpy(body + n, reason, rlen);
   n += rlen;
   return rawws_send(p->w, FIN | OP_CLOSE, true, body, n);
@@ -120,7 +122,8 @@ static void observe(probe *p, observed *o, bool we_sent_close) {
       o->bad = true;
       break;
     }
-    if (f.masked) o->masked = true;
+    if (f.masked)
+      o->masked = true;
     if (o->got_close) {
       o->frames_after++;
       continue;
@@ -141,8 +144,10 @@ static void observe(probe *p, observed *o, bool we_sent_close) {
       }
       if (!we_sent_close) {
         /* RFC 6455 5.5.1: answer with a close frame, echoing the code when it may be sent. */
-        if (o->close_empty || !ws_close_code_on_wire(o->code)) send_close(p, false, 0, "", 0);
-        else send_close(p, true, o->code, "", 0);
+        if (o->close_empty || !ws_close_code_on_wire(o->code))
+          send_close(p, false, 0, "", 0);
+        else
+          send_close(p, true, o->code, "", 0);
       }
       /* The server closes TCP first; give it the rest of the timeout. */
       continue;
@@ -163,24 +168,28 @@ static void observe(probe *p, observed *o, bool we_sent_close) {
 static void describe(const observed *o, char *out, size_t n) {
   int w;
   if (o->got_close) {
-    if (o->close_bad) w = snprintf(out, n, "a malformed close frame");
-    else if (o->close_empty) w = snprintf(out, n, "an empty close frame (1005)");
+    if (o->close_bad)
+      w = snprintf(out, n, "a malformed close frame");
+    else if (o->close_empty)
+      w = snprintf(out, n, "an empty close frame (1005)");
     else
-      w = snprintf(out, n, "close %u %s \"%.*s\" after %llu ms", o->code, ws_close_code_name(o->code),
-                   (int)(o->reason_len > 40 ? 40 : o->reason_len), o->reason,
-                   (unsigned long long)o->close_ms);
+      w = snprintf(out, n, "close %u %s \"%.*s\" after %llu ms", o->code,
+                   ws_close_code_name(o->code), (int)(o->reason_len > 40 ? 40 : o->reason_len),
+                   o->reason, (unsigned long long)o->close_ms);
   } else {
     w = snprintf(out, n, "no close frame");
   }
-  if (w < 0 || (size_t)w >= n) return;
+  if (w < 0 || (size_t)w >= n)
+    return;
   const char *tcp = o->eof     ? "; then TCP closed by the server"
                     : o->reset ? "; then TCP reset"
                     : o->bad   ? "; then bytes that are not a frame"
                                : "; TCP still open at the timeout";
   int w2 = snprintf(out + w, n - (size_t)w, "%s", tcp);
-  if (w2 < 0 || (size_t)(w + w2) >= n) return;
-  if (o->eof && o->got_close) snprintf(out + w + w2, n - (size_t)(w + w2), " %llu ms later",
-                                       (unsigned long long)o->eof_ms);
+  if (w2 < 0 || (size_t)(w + w2) >= n)
+    return;
+  if (o->eof && o->got_close)
+    snprintf(out + w + w2, n - (size_t)(w + w2), " %llu ms later", (unsigned long long)o->eof_ms);
   if (o->frames_after) {
     size_t l = strlen(out);
     snprintf(out + l, n - l, "; %d frame(s) after its close frame", o->frames_after);
@@ -190,9 +199,12 @@ static void describe(const observed *o, char *out, size_t n) {
 /* The verdict for "the server must answer/fail with `want`". */
 static verdict judge(const observed *o, uint16_t want, char *why, size_t n) {
   describe(o, why, n);
-  if (!o->got_close || o->close_bad || o->code != want) return V_FAIL;
-  if (o->frames_after) return V_WARN;
-  if (!o->eof && !o->reset) return V_WARN; /* RFC 6455 7.1.1: the server closes TCP first */
+  if (!o->got_close || o->close_bad || o->code != want)
+    return V_FAIL;
+  if (o->frames_after)
+    return V_WARN;
+  if (!o->eof && !o->reset)
+    return V_WARN; /* RFC 6455 7.1.1: the server closes TCP first */
   return V_PASS;
 }
 
@@ -283,17 +295,18 @@ static void checks(probe *p) {
   run(p, "close.1000", "answers close 1000 with 1000 and closes TCP first", 1000,
       "close 1000 within the timeout, then the server's FIN", send_close_arg, &c1000, true);
   static const close_arg c4000 = {true, 4000, "app", 3};
-  run(p, "close.4000", "echoes a private-use code (4000)", 4000, "close 4000", send_close_arg, &c4000,
-      true);
+  run(p, "close.4000", "echoes a private-use code (4000)", 4000, "close 4000", send_close_arg,
+      &c4000, true);
   static const close_arg c3000 = {true, 3000, "", 0};
-  run(p, "close.3000", "echoes a registered library code (3000)", 3000, "close 3000", send_close_arg,
-      &c3000, true);
+  run(p, "close.3000", "echoes a registered library code (3000)", 3000, "close 3000",
+      send_close_arg, &c3000, true);
   static const uint16_t server_codes[] = {1001, 1012, 1013, 1014};
   for (size_t i = 0; i < sizeof(server_codes) / sizeof(server_codes[0]); i++) {
     close_arg a = {true, server_codes[i], "", 0};
     char id[32], title[96];
     snprintf(id, sizeof(id), "close.%u", server_codes[i]);
-    snprintf(title, sizeof(title), "accepts %u %s", server_codes[i], ws_close_code_name(server_codes[i]));
+    snprintf(title, sizeof(title), "accepts %u %s", server_codes[i],
+             ws_close_code_name(server_codes[i]));
     snprintf(exp, sizeof(exp), "close %u (it is valid on the wire; some servers wrongly say 1002)",
              server_codes[i]);
     run(p, id, title, server_codes[i], exp, send_close_arg, &a, true);
@@ -305,8 +318,10 @@ static void checks(probe *p) {
     observe(p, &o, true);
     describe(&o, got, sizeof(got));
     verdict v = o.got_close && !o.close_bad && (o.close_empty || o.code == 1000) ? V_PASS : V_FAIL;
-    if (v == V_PASS && !o.eof && !o.reset) v = V_WARN;
-    report(p, "close.empty", "answers an empty close frame", v, "an empty close frame or 1000", got);
+    if (v == V_PASS && !o.eof && !o.reset)
+      v = V_WARN;
+    report(p, "close.empty", "answers an empty close frame", v, "an empty close frame or 1000",
+           got);
   } else {
     report(p, "close.empty", "answers an empty close frame", V_FAIL, "connection", err);
   }
@@ -315,17 +330,19 @@ static void checks(probe *p) {
   char r123[124];
   memset(r123, 'r', 123);
   const close_arg c123 = {true, 1000, r123, 123};
-  run(p, "reason.123", "accepts a 123-byte reason", 1000, "close 1000", send_close_arg, &c123, true);
+  run(p, "reason.123", "accepts a 123-byte reason", 1000, "close 1000", send_close_arg, &c123,
+      true);
 
   /* 4. Codes that must not be on the wire: fail with 1002. */
-  static const uint16_t bad_codes[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535};
+  static const uint16_t bad_codes[] = {0,    999,  1004, 1005, 1006, 1015,
+                                       1016, 1100, 2000, 2999, 5000, 65535};
   for (size_t i = 0; i < sizeof(bad_codes) / sizeof(bad_codes[0]); i++) {
     close_arg bad = {true, bad_codes[i], "", 0};
     char id[32], title[96];
     snprintf(id, sizeof(id), "invalid.%u", bad_codes[i]);
     snprintf(title, sizeof(title), "rejects close code %u with 1002", bad_codes[i]);
-    run(p, id, title, 1002, "close 1002 Protocol error (Autobahn 7.9, RFC 6455 7.4)", send_close_arg,
-        &bad, true);
+    run(p, id, title, 1002, "close 1002 Protocol error (Autobahn 7.9, RFC 6455 7.4)",
+        send_close_arg, &bad, true);
   }
 
   /* 5. Malformed close frames and payloads. */
@@ -345,10 +362,11 @@ static void checks(probe *p) {
       true);
   static const close_arg badutf8 = {true, 1000, "\xC3\x28", 2};
   run(p, "reason.utf8", "rejects a close reason that is not UTF-8 with 1007", 1007,
-      "close 1007 Invalid frame payload data (RFC 6455 5.5.1, 8.1)", send_close_arg, &badutf8, true);
-  run(p, "close.fragmented", "rejects a fragmented close frame with 1002", 1002,
-      "close 1002 (RFC 6455 5.5: control frames must not be fragmented)", send_fragmented_close, NULL,
+      "close 1007 Invalid frame payload data (RFC 6455 5.5.1, 8.1)", send_close_arg, &badutf8,
       true);
+  run(p, "close.fragmented", "rejects a fragmented close frame with 1002", 1002,
+      "close 1002 (RFC 6455 5.5: control frames must not be fragmented)", send_fragmented_close,
+      NULL, true);
 
   /* 6. Failures that end in a server-initiated close. */
   run(p, "text.utf8", "fails a text message that is not UTF-8 with 1007", 1007,
@@ -357,8 +375,8 @@ static void checks(probe *p) {
   run(p, "frame.unmasked", "fails an unmasked client frame with 1002", 1002,
       "close 1002 (RFC 6455 5.1)", send_raw_frame, unmasked, false);
   static const uint8_t opcode3[] = {FIN | 0x3, 1, 2, 'h', 'i'};
-  run(p, "frame.opcode", "fails a reserved opcode (0x3) with 1002", 1002, "close 1002 (RFC 6455 5.2)",
-      send_raw_frame, opcode3, false);
+  run(p, "frame.opcode", "fails a reserved opcode (0x3) with 1002", 1002,
+      "close 1002 (RFC 6455 5.2)", send_raw_frame, opcode3, false);
   static const uint8_t rsv1[] = {FIN | 0x40 | OP_TEXT, 1, 2, 'h', 'i'};
   run(p, "frame.rsv1", "fails RSV1 without a negotiated extension with 1002", 1002,
       "close 1002 (RFC 6455 5.2)", send_raw_frame, rsv1, false);
@@ -387,7 +405,8 @@ static void usage(FILE *out) {
         "or text with 1007, accept a 123-byte reason and 1012-1014, and stay quiet after its\n"
         "close frame.\n"
         "\n"
-        "  --json          one JSON document: {\"url\",\"timeout_ms\",\"checks\":[{\"id\",\"title\",\n"
+        "  --json          one JSON document: "
+        "{\"url\",\"timeout_ms\",\"checks\":[{\"id\",\"title\",\n"
         "                  \"result\":\"pass|warn|fail|info\",\"expected\",\"got\"}],\"summary\"}\n"
         "  --timeout MS    how long each check waits for the server (default 2000)\n"
         "  --origin ORIGIN send this Origin header\n"
@@ -462,6 +481,7 @@ int ws_cmd_probe(int argc, char **argv) {
   }
   bool unreachable = total == 1 && p.counts[V_FAIL] == 1; /* the handshake itself failed */
   ws__free(NULL, p.w);
-  if (unreachable) return 2;
+  if (unreachable)
+    return 2;
   return p.counts[V_FAIL] ? 1 : 0;
 }

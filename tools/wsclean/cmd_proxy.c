@@ -104,9 +104,11 @@ static void maybe_free(pair *p) {
 /* A reason cut to at most 123 bytes without splitting a UTF-8 sequence (RFC 6455 5.5). */
 static void cut_reason(char *r) {
   size_t n = strlen(r);
-  if (n <= 123) return;
+  if (n <= 123)
+    return;
   n = 123;
-  while (n > 0 && ((unsigned char)r[n] & 0xC0) == 0x80) n--;
+  while (n > 0 && ((unsigned char)r[n] & 0xC0) == 0x80)
+    n--;
   r[n] = '\0';
 }
 
@@ -121,19 +123,24 @@ static void up_open(const ws_event *ev, void *ud) {
               : ws_send_text(p->upstream, (const char *)q->data, q->len);
   free_queue(p);
   if (p->close_pending) {
-    if (p->pending_code == 0) ws_close(p->upstream, 0, NULL);
-    else ws_close_with(p->upstream, p->pending_code, p->pending_reason);
+    if (p->pending_code == 0)
+      ws_close(p->upstream, 0, NULL);
+    else
+      ws_close_with(p->upstream, p->pending_code, p->pending_reason);
   }
 }
 
 static void up_message(const ws_event *ev, void *ud) {
   pair *p = ud;
-  if (!p->client) return;
+  if (!p->client)
+    return;
   const ws_message_event *m = ws_event_as_message(ev);
   size_t len = 0;
   const uint8_t *d = ws_message_event_data(m, &len);
-  if (ws_message_event_is_binary(m)) ws_send_binary(p->client, d, len);
-  else ws_send_text(p->client, (const char *)d, len);
+  if (ws_message_event_is_binary(m))
+    ws_send_binary(p->client, d, len);
+  else
+    ws_send_text(p->client, (const char *)d, len);
 }
 
 static void up_close(const ws_event *ev, void *ud) {
@@ -149,8 +156,9 @@ static void up_close(const ws_event *ev, void *ud) {
     char why[256];
     if (!was_open || code == WS_CLOSE_ABNORMAL || code == WS_CLOSE_TLS_HANDSHAKE) {
       /* Unreachable, refused, or dropped without a close frame: the gateway's failure. */
-      snprintf(why, sizeof(why), "bad gateway: upstream %s%s%s", was_open ? "dropped" : "unreachable",
-               d && d->error ? ": " : "", d && d->error ? ws_strerror(d->error) : "");
+      snprintf(why, sizeof(why), "bad gateway: upstream %s%s%s",
+               was_open ? "dropped" : "unreachable", d && d->error ? ": " : "",
+               d && d->error ? ws_strerror(d->error) : "");
       cut_reason(why);
       ws_close_with(p->client, WS_CLOSE_BAD_GATEWAY, why);
       code = WS_CLOSE_BAD_GATEWAY;
@@ -176,10 +184,13 @@ static void cl_message(const ws_event *ev, void *ud) {
   size_t len = 0;
   const uint8_t *d = ws_message_event_data(m, &len);
   bool binary = ws_message_event_is_binary(m);
-  if (!p->upstream) return;
+  if (!p->upstream)
+    return;
   if (p->upstream_open) {
-    if (binary) ws_send_binary(p->upstream, d, len);
-    else ws_send_text(p->upstream, (const char *)d, len);
+    if (binary)
+      ws_send_binary(p->upstream, d, len);
+    else
+      ws_send_text(p->upstream, (const char *)d, len);
     return;
   }
   if (p->queued_bytes + len > PROXY_QUEUE_MAX) {
@@ -187,13 +198,16 @@ static void cl_message(const ws_event *ev, void *ud) {
     return;
   }
   queued *q = ws__malloc(NULL, sizeof(*q) + len + 1);
-  if (!q) return;
+  if (!q)
+    return;
   q->next = NULL;
   q->binary = binary;
   q->len = len;
   memcpy(q->data, d, len);
-  if (p->tail) p->tail->next = q;
-  else p->head = q;
+  if (p->tail)
+    p->tail->next = q;
+  else
+    p->head = q;
   p->tail = q;
   p->queued_bytes += len;
 }
@@ -208,7 +222,7 @@ static void cl_close(const ws_event *ev, void *ud) {
   if (p->upstream && !p->upstream_open) {
     /* Deliver what the client sent first: close the upstream once it is open (up_open). */
     p->close_pending = true;
-    p->pending_code = code == WS_CLOSE_NO_STATUS ? 0
+    p->pending_code = code == WS_CLOSE_NO_STATUS    ? 0
                       : ws_close_code_on_wire(code) ? code
                                                     : WS_CLOSE_GOING_AWAY;
     snprintf(p->pending_reason, sizeof(p->pending_reason), "%.*s", (int)(rlen > 200 ? 200 : rlen),
@@ -236,7 +250,8 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   (void)srv;
   proxy *px = ud;
   pair *p = ws__calloc(NULL, 1, sizeof(*p));
-  if (!p) return -1;
+  if (!p)
+    return -1;
   p->o = &px->o;
   p->id = ++px->next_id;
   p->client = ws;
@@ -263,7 +278,8 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
     ws_on(p->upstream, "message", up_message, p);
     ws_on(p->upstream, "close", up_close, p);
   }
-  if (px->o.verbose) fprintf(stderr, "wsclean: proxy id=%lu target=%s -> %s\n", p->id, p->target, url);
+  if (px->o.verbose)
+    fprintf(stderr, "wsclean: proxy id=%lu target=%s -> %s\n", p->id, p->target, url);
   return 0;
 }
 
@@ -290,7 +306,8 @@ int ws_cmd_proxy(int argc, char **argv) {
       i++;
       const char *colon = strrchr(v, ':');
       const char *port = colon ? colon + 1 : v;
-      if (colon) snprintf(px.o.host, sizeof(px.o.host), "%.*s", (int)(colon - v), v);
+      if (colon)
+        snprintf(px.o.host, sizeof(px.o.host), "%.*s", (int)(colon - v), v);
       if (!wscli_parse_u64(port, 0, 65535, &n)) {
         fprintf(stderr, "wsclean proxy: --listen wants [HOST:]PORT\n");
         return WS_EXIT_USAGE;
@@ -301,7 +318,8 @@ int ws_cmd_proxy(int argc, char **argv) {
       i++;
       px.o.to = v;
       px.o.to_len = strlen(v);
-      while (px.o.to_len > 0 && v[px.o.to_len - 1] == '/') px.o.to_len--;
+      while (px.o.to_len > 0 && v[px.o.to_len - 1] == '/')
+        px.o.to_len--;
     } else if (!strcmp(a, "--close-timeout")) {
       i++;
       if (!wscli_parse_u64(v, 1, 600000, &n)) {
@@ -349,7 +367,8 @@ int ws_cmd_proxy(int argc, char **argv) {
     fprintf(stderr, "wsclean proxy: cannot listen on %s:%u: %s\n", px.o.host, px.o.port,
             ws_strerror(err ? err : WS_ERR_NOMEM));
     ws_loop_free(px.loop);
-    if (sfd >= 0) close(sfd);
+    if (sfd >= 0)
+      close(sfd);
     return WS_EXIT_FAIL;
   }
   printf("wsclean proxy: ws://%s:%u/ -> %.*s/\n", px.o.host, ws_server_port(px.srv),
@@ -359,7 +378,8 @@ int ws_cmd_proxy(int argc, char **argv) {
     struct pollfd pf[2] = {{.fd = ws_loop_fd(px.loop), .events = POLLIN},
                            {.fd = sfd, .events = POLLIN}};
     int r = poll(pf, 2, ws_loop_next_timeout(px.loop));
-    if (r < 0 && errno != EINTR) break;
+    if (r < 0 && errno != EINTR)
+      break;
     if (r > 0 && (pf[1].revents & POLLIN)) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof(si)) > 0 && px.srv) {
@@ -367,10 +387,12 @@ int ws_cmd_proxy(int argc, char **argv) {
         px.srv = NULL;
       }
     }
-    if (ws_loop_run_once(px.loop, 0) <= 0) break;
+    if (ws_loop_run_once(px.loop, 0) <= 0)
+      break;
   }
   ws_loop_free(px.loop);
-  if (sfd >= 0) close(sfd);
+  if (sfd >= 0)
+    close(sfd);
   return WS_EXIT_OK;
 }
 

@@ -62,8 +62,18 @@ typedef struct serve_loop {
 } serve_loop;
 
 enum {
-  SC_ECHO = 0, SC_CLOSE, SC_EMPTY, SC_FAIL, SC_SHUTDOWN, SC_RESTART, SC_OVERLOAD, SC_POLICY,
-  SC_PROTOCOL, SC_BADUTF8, SC_TOOBIG, SC_TEXTONLY
+  SC_ECHO = 0,
+  SC_CLOSE,
+  SC_EMPTY,
+  SC_FAIL,
+  SC_SHUTDOWN,
+  SC_RESTART,
+  SC_OVERLOAD,
+  SC_POLICY,
+  SC_PROTOCOL,
+  SC_BADUTF8,
+  SC_TOOBIG,
+  SC_TEXTONLY
 };
 
 /* Scenario paths, their fixed close code (0: see below) and the reason sent. */
@@ -87,48 +97,50 @@ static const struct {
 };
 
 static void serve_usage(FILE *out) {
-  fputs(
-      "usage: wsclean serve [options]\n"
-      "\n"
-      "Serves a WebSocket echo on ws://HOST:PORT/ and the CloseEvent playground page on\n"
-      "http://HOST:PORT/ (default 127.0.0.1:9001), plus GET /codes.json?lang=en|es|pt|fr (the\n"
-      "close-code registry, as `wsclean codes all --json`).\n"
-      "\n"
-      "  --host ADDR          address to bind (default 127.0.0.1)\n"
-      "  --port N             port (default 9001; 0: any free port, printed at start)\n"
-      "  --tls-cert F --tls-key F   serve wss:// and https:// with this PEM chain and key\n"
-      "  --origin O           allow this Origin (repeatable); others get HTTP 403\n"
-      "  --max-message SIZE   largest message accepted (default 16M); over it: close 1009\n"
-      "  --max-connections N  connections over N are closed with 1013 (default 10000)\n"
-      "  --text-only | --binary-only   the other kind of message is closed with 1003\n"
-      "  --idle-timeout MS    close a connection silent this long (default 0: never)\n"
-      "  --close-timeout MS   wait this long for a closing handshake (default 5000)\n"
-      "  --threads N          N event loops sharing the port with SO_REUSEPORT (default 1)\n"
-      "  --quiet | --verbose  no output but errors | one log line per connection open/close:\n"
-      "                       code, reason, wasClean, who closed, code sent, duration\n"
-      "  --scenarios on|off   the scenario endpoints below (default: on for loopback only)\n"
-      "\n"
-      "Scenario endpoints (the server ends the connection right after it opens):\n"
-      "  /close?code=C&reason=R  with close code C and reason R (any code valid on the wire)\n"
-      "  /empty                  with a close frame without a body: the client reports 1005\n"
-      "  /fail                   the handler fails: 1011\n"
-      "  /shutdown /restart /overload /policy   1001, 1012, 1013, 1008\n"
-      "  /protocol-error /badutf8               1002, 1007\n"
-      "  /toobig                 echoes, but a message over 125 bytes is closed with 1009\n"
-      "  /text-only              echoes text; a binary message is closed with 1003\n"
-      "\n"
-      "Signals: SIGINT/SIGTERM close every connection with 1001 Going Away and exit 0 once the\n"
-      "closing handshakes are done (or the close timeout passed); SIGHUP closes every\n"
-      "connection with 1012 Service Restart and keeps serving.\n",
-      out);
+  fputs("usage: wsclean serve [options]\n"
+        "\n"
+        "Serves a WebSocket echo on ws://HOST:PORT/ and the CloseEvent playground page on\n"
+        "http://HOST:PORT/ (default 127.0.0.1:9001), plus GET /codes.json?lang=en|es|pt|fr (the\n"
+        "close-code registry, as `wsclean codes all --json`).\n"
+        "\n"
+        "  --host ADDR          address to bind (default 127.0.0.1)\n"
+        "  --port N             port (default 9001; 0: any free port, printed at start)\n"
+        "  --tls-cert F --tls-key F   serve wss:// and https:// with this PEM chain and key\n"
+        "  --origin O           allow this Origin (repeatable); others get HTTP 403\n"
+        "  --max-message SIZE   largest message accepted (default 16M); over it: close 1009\n"
+        "  --max-connections N  connections over N are closed with 1013 (default 10000)\n"
+        "  --text-only | --binary-only   the other kind of message is closed with 1003\n"
+        "  --idle-timeout MS    close a connection silent this long (default 0: never)\n"
+        "  --close-timeout MS   wait this long for a closing handshake (default 5000)\n"
+        "  --threads N          N event loops sharing the port with SO_REUSEPORT (default 1)\n"
+        "  --quiet | --verbose  no output but errors | one log line per connection open/close:\n"
+        "                       code, reason, wasClean, who closed, code sent, duration\n"
+        "  --scenarios on|off   the scenario endpoints below (default: on for loopback only)\n"
+        "\n"
+        "Scenario endpoints (the server ends the connection right after it opens):\n"
+        "  /close?code=C&reason=R  with close code C and reason R (any code valid on the wire)\n"
+        "  /empty                  with a close frame without a body: the client reports 1005\n"
+        "  /fail                   the handler fails: 1011\n"
+        "  /shutdown /restart /overload /policy   1001, 1012, 1013, 1008\n"
+        "  /protocol-error /badutf8               1002, 1007\n"
+        "  /toobig                 echoes, but a message over 125 bytes is closed with 1009\n"
+        "  /text-only              echoes text; a binary message is closed with 1003\n"
+        "\n"
+        "Signals: SIGINT/SIGTERM close every connection with 1001 Going Away and exit 0 once the\n"
+        "closing handshakes are done (or the close timeout passed); SIGHUP closes every\n"
+        "connection with 1012 Service Restart and keeps serving.\n",
+        out);
 }
 
 /* ---- small helpers --------------------------------------------------------------------------- */
 
 static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -169,8 +181,9 @@ static void log_close(const conn_rec *c, const ws_close_event *ce) {
   wscli_json_str(stderr, reason, rlen);
   fprintf(stderr, " wasClean=%s initiator=%s sent=%u received=%u error=%s duration_ms=%llu\n",
           ws_close_event_was_clean(ce) ? "true" : "false",
-          d ? WHO[d->initiator <= WS_CLOSER_REMOTE ? d->initiator : 0] : "none", d ? d->code_sent : 0,
-          d ? d->code_received : 0, d && d->error ? ws_errname(d->error) : "-",
+          d ? WHO[d->initiator <= WS_CLOSER_REMOTE ? d->initiator : 0] : "none",
+          d ? d->code_sent : 0, d ? d->code_received : 0,
+          d && d->error ? ws_errname(d->error) : "-",
           d ? (unsigned long long)d->duration_ms : 0ull);
 }
 
@@ -190,16 +203,22 @@ static void on_message(const ws_event *ev, void *ud) {
     ws_close_with(c->ws, WS_CLOSE_UNSUPPORTED_DATA, "this endpoint takes text only");
     return;
   }
-  if (binary) ws_send_binary(c->ws, data, len);
-  else ws_send_text(c->ws, (const char *)data, len);
+  if (binary)
+    ws_send_binary(c->ws, data, len);
+  else
+    ws_send_text(c->ws, (const char *)data, len);
 }
 
 static void on_close(const ws_event *ev, void *ud) {
   conn_rec *c = ud;
-  if (c->sl->o->verbosity >= 2) log_close(c, ws_event_as_close(ev));
-  if (c->prev) c->prev->next = c->next;
-  else c->sl->conns = c->next;
-  if (c->next) c->next->prev = c->prev;
+  if (c->sl->o->verbosity >= 2)
+    log_close(c, ws_event_as_close(ev));
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    c->sl->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
   ws__free(NULL, c);
 }
 
@@ -239,7 +258,8 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   (void)srv;
   serve_loop *sl = ud;
   conn_rec *c = ws__calloc(NULL, 1, sizeof(*c));
-  if (!c) return -1; /* the library closes with 1011 */
+  if (!c)
+    return -1; /* the library closes with 1011 */
   c->sl = sl;
   c->ws = ws;
   c->id = ++sl->next_id * sl->o->threads + sl->index; /* unique across loops, 1 2 3 for one */
@@ -247,9 +267,11 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   memcpy(c->target, req->target, tl);
   size_t ol = 0;
   const char *origin = ws_http_request_header(req, "Origin", &ol);
-  if (origin) snprintf(c->peer_origin, sizeof(c->peer_origin), "%.*s", (int)ol, origin);
+  if (origin)
+    snprintf(c->peer_origin, sizeof(c->peer_origin), "%.*s", (int)ol, origin);
   c->next = sl->conns;
-  if (sl->conns) sl->conns->prev = c;
+  if (sl->conns)
+    sl->conns->prev = c;
   sl->conns = c;
   ws_on(ws, "message", on_message, c);
   ws_on(ws, "close", on_close, c);
@@ -260,7 +282,8 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   if (scenarios && req->path_len == 5 && memcmp(req->path, "/fail", 5) == 0) {
     return -1; /* the handler fails: the library closes with 1011 Internal Error */
   }
-  if (scenarios) start_scenario(c, req);
+  if (scenarios)
+    start_scenario(c, req);
   return 0;
 }
 
@@ -268,9 +291,11 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
 
 static void send_codes_json(ws_http_exchange *x, const ws_http_request *req) {
   char lang_s[32] = "en";
-  if (req->query) query_get(req->query, req->query_len, "lang", lang_s, sizeof(lang_s));
+  if (req->query)
+    query_get(req->query, req->query_len, "lang", lang_s, sizeof(lang_s));
   int lang = ws_close_lang_parse(lang_s);
-  if (lang < 0) lang = WS_LANG_EN;
+  if (lang < 0)
+    lang = WS_LANG_EN;
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
@@ -278,23 +303,7 @@ static void send_codes_json(ws_http_exchange *x, const ws_http_request *req) {
     ws_http_respond(x, 500, "text/plain", "out of memory\n", 14);
     return;
   }
-  /* The same document as `wsclean codes all --json --lang xx`. */
-  fputs("{\"lang\": ", f);
-  wscli_json_str(f, ws_close_lang_name((ws_close_lang)lang), strlen(ws_close_lang_name((ws_close_lang)lang)));
-  fputs(", \"rows\": [\n", f);
-  ws_close_code_info i;
-  for (size_t r = 0; ws_close_code_row_get(r, &i); r++) {
-    const char *desc = ws_close_code_describe(i.code, (ws_close_lang)lang);
-    fprintf(f, "%s{\"code\": %u, \"range_lo\": %u, \"range_hi\": %u, \"assigned\": %s, \"name\": ",
-            r ? ",\n  " : "  ", i.code, i.range_lo, i.range_hi, i.assigned ? "true" : "false");
-    wscli_json_str(f, i.name, strlen(i.name));
-    fprintf(f, ", \"on_wire\": %s, \"app_sendable\": %s, \"reported_locally\": %s, \"description\": ",
-            i.on_wire ? "true" : "false", i.app_sendable ? "true" : "false",
-            i.reported_locally ? "true" : "false");
-    wscli_json_str(f, desc, strlen(desc));
-    fputc('}', f);
-  }
-  fputs("\n]}\n", f);
+  ws_cli_codes_json(f, (ws_close_lang)lang); /* the same as `wsclean codes all --json` */
   fclose(f);
   ws_http_respond(x, 200, "application/json; charset=utf-8", buf, len);
   free(buf); /* open_memstream's buffer belongs to the C library */
@@ -312,11 +321,14 @@ static void on_http(ws_server *srv, ws_http_exchange *x, const ws_http_request *
     return;
   }
   const wscli_asset *a = wscli_asset_find(req->path, req->path_len);
-  if (a) ws_http_respond(x, 200, a->content_type, a->data, a->len);
-  else ws_http_respond(x, 404, "text/plain", "not found\n", 10);
+  if (a)
+    ws_http_respond(x, 200, a->content_type, a->data, a->len);
+  else
+    ws_http_respond(x, 404, "text/plain", "not found\n", 10);
 }
 
-/* ---- signals: a thread waits for them and posts to every loop --------------------------------- */
+/* ---- signals: a thread waits for them and posts to every loop ---------------------------------
+ */
 
 typedef struct serve_all {
   serve_loop *loops;
@@ -327,7 +339,8 @@ typedef struct serve_all {
 static void do_shutdown(ws_loop *loop, void *ud) {
   (void)loop;
   serve_loop *sl = ud;
-  if (sl->srv) ws_server_shutdown(sl->srv, WS_CLOSE_GOING_AWAY, sl->o->close_timeout_ms);
+  if (sl->srv)
+    ws_server_shutdown(sl->srv, WS_CLOSE_GOING_AWAY, sl->o->close_timeout_ms);
   sl->srv = NULL;
 }
 
@@ -342,10 +355,12 @@ static void *signal_thread(void *arg) {
   serve_all *all = arg;
   for (;;) {
     int sig = 0;
-    if (sigwait(&all->set, &sig) != 0) continue;
+    if (sigwait(&all->set, &sig) != 0)
+      continue;
     for (unsigned i = 0; i < all->n; i++)
       ws_loop_post(all->loops[i].loop, sig == SIGHUP ? do_restart : do_shutdown, &all->loops[i]);
-    if (sig != SIGHUP) return NULL;
+    if (sig != SIGHUP)
+      return NULL;
   }
 }
 
@@ -358,9 +373,12 @@ static void *loop_thread(void *arg) {
 static bool is_loopback(const char *host) {
   struct in_addr a4;
   struct in6_addr a6;
-  if (strcmp(host, "localhost") == 0) return true;
-  if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-  if (inet_pton(AF_INET6, host, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  if (strcmp(host, "localhost") == 0)
+    return true;
+  if (inet_pton(AF_INET, host, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host, &a6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&a6);
   return false;
 }
 
@@ -372,9 +390,14 @@ static int bad(const char *opt, const char *want) {
 }
 
 int ws_cmd_serve(int argc, char **argv) {
-  serve_opts o = {.host = "127.0.0.1", .port = 9001, .max_message = 16u << 20,
-                  .max_connections = 10000, .close_timeout_ms = 5000, .threads = 1,
-                  .verbosity = 1, .scenarios = -1};
+  serve_opts o = {.host = "127.0.0.1",
+                  .port = 9001,
+                  .max_message = 16u << 20,
+                  .max_connections = 10000,
+                  .close_timeout_ms = 5000,
+                  .threads = 1,
+                  .verbosity = 1,
+                  .scenarios = -1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -395,43 +418,59 @@ int ws_cmd_serve(int argc, char **argv) {
       return WS_EXIT_USAGE;
     } else {
       i++;
-      if (!strcmp(a, "--host")) o.host = v;
+      if (!strcmp(a, "--host"))
+        o.host = v;
       else if (!strcmp(a, "--port")) {
-        if (!wscli_parse_u64(v, 0, 65535, &n)) return bad(a, "a port 0..65535");
+        if (!wscli_parse_u64(v, 0, 65535, &n))
+          return bad(a, "a port 0..65535");
         o.port = (uint16_t)n;
-      } else if (!strcmp(a, "--tls-cert")) o.tls_cert = v;
-      else if (!strcmp(a, "--tls-key")) o.tls_key = v;
+      } else if (!strcmp(a, "--tls-cert"))
+        o.tls_cert = v;
+      else if (!strcmp(a, "--tls-key"))
+        o.tls_key = v;
       else if (!strcmp(a, "--origin")) {
-        if (o.num_origins == SERVE_MAX_ORIGINS) return bad(a, "at most 16 origins");
+        if (o.num_origins == SERVE_MAX_ORIGINS)
+          return bad(a, "at most 16 origins");
         o.origins[o.num_origins++] = v;
       } else if (!strcmp(a, "--max-message")) {
-        if (!wscli_parse_size(v, &n) || n == 0) return bad(a, "a size like 16M");
+        if (!wscli_parse_size(v, &n) || n == 0)
+          return bad(a, "a size like 16M");
         o.max_message = n;
       } else if (!strcmp(a, "--max-connections")) {
-        if (!wscli_parse_u64(v, 1, 1000000, &n)) return bad(a, "1..1000000");
+        if (!wscli_parse_u64(v, 1, 1000000, &n))
+          return bad(a, "1..1000000");
         o.max_connections = (uint32_t)n;
       } else if (!strcmp(a, "--idle-timeout")) {
-        if (!wscli_parse_u64(v, 0, 86400000, &n)) return bad(a, "milliseconds");
+        if (!wscli_parse_u64(v, 0, 86400000, &n))
+          return bad(a, "milliseconds");
         o.idle_timeout_ms = (uint32_t)n;
       } else if (!strcmp(a, "--close-timeout")) {
-        if (!wscli_parse_u64(v, 1, 600000, &n)) return bad(a, "milliseconds");
+        if (!wscli_parse_u64(v, 1, 600000, &n))
+          return bad(a, "milliseconds");
         o.close_timeout_ms = (uint32_t)n;
       } else if (!strcmp(a, "--threads")) {
-        if (!wscli_parse_u64(v, 1, SERVE_MAX_THREADS, &n)) return bad(a, "1..64");
+        if (!wscli_parse_u64(v, 1, SERVE_MAX_THREADS, &n))
+          return bad(a, "1..64");
         o.threads = (unsigned)n;
       } else if (!strcmp(a, "--scenarios")) {
-        if (!strcmp(v, "on")) o.scenarios = 1;
-        else if (!strcmp(v, "off")) o.scenarios = 0;
-        else return bad(a, "on or off");
+        if (!strcmp(v, "on"))
+          o.scenarios = 1;
+        else if (!strcmp(v, "off"))
+          o.scenarios = 0;
+        else
+          return bad(a, "on or off");
       } else {
         fprintf(stderr, "wsclean serve: unknown option %s\n", a);
         return WS_EXIT_USAGE;
       }
     }
   }
-  if (o.text_only && o.binary_only) return bad("--text-only", "not --binary-only as well");
-  if (!o.tls_cert != !o.tls_key) return bad("--tls-cert", "--tls-key too (and the reverse)");
-  if (o.scenarios < 0) o.scenarios = is_loopback(o.host) ? 1 : 0;
+  if (o.text_only && o.binary_only)
+    return bad("--text-only", "not --binary-only as well");
+  if (!o.tls_cert != !o.tls_key)
+    return bad("--tls-cert", "--tls-key too (and the reverse)");
+  if (o.scenarios < 0)
+    o.scenarios = is_loopback(o.host) ? 1 : 0;
 
   /* Signals go to the signal thread only: block them before any thread starts. */
   serve_all all = {.n = o.threads};
@@ -443,7 +482,8 @@ int ws_cmd_serve(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   serve_loop *loops = ws__calloc(NULL, o.threads, sizeof(*loops));
-  if (!loops) return WS_EXIT_FAIL;
+  if (!loops)
+    return WS_EXIT_FAIL;
   all.loops = loops;
   int rc = WS_EXIT_OK;
   uint16_t port = o.port;
@@ -494,13 +534,17 @@ int ws_cmd_serve(int argc, char **argv) {
     pthread_t sigt;
     pthread_create(&sigt, NULL, signal_thread, &all);
     pthread_detach(sigt);
-    for (unsigned i = 1; i < o.threads; i++) pthread_create(&loops[i].thread, NULL, loop_thread, &loops[i]);
+    for (unsigned i = 1; i < o.threads; i++)
+      pthread_create(&loops[i].thread, NULL, loop_thread, &loops[i]);
     ws_loop_run(loops[0].loop);
-    for (unsigned i = 1; i < o.threads; i++) pthread_join(loops[i].thread, NULL);
+    for (unsigned i = 1; i < o.threads; i++)
+      pthread_join(loops[i].thread, NULL);
   }
-  for (unsigned i = 0; i < o.threads; i++) ws_loop_free(loops[i].loop);
+  for (unsigned i = 0; i < o.threads; i++)
+    ws_loop_free(loops[i].loop);
   ws__free(NULL, loops);
-  if (rc == WS_EXIT_OK && o.verbosity >= 1) fprintf(stderr, "wsclean serve: stopped\n");
+  if (rc == WS_EXIT_OK && o.verbosity >= 1)
+    fprintf(stderr, "wsclean serve: stopped\n");
   return rc;
 }
 

@@ -16,6 +16,12 @@ typedef struct ws_cli_command {
   const char *summary; /* one line for `wsclean --help` */
 } ws_cli_command;
 
+/* wsclean codes [CODE|all] [--lang en|es|pt|fr] [--json|--markdown] */
+int ws_cmd_codes(int argc, char **argv);
+/* The document `wsclean codes all --json --lang L` prints; `serve` answers /codes.json with it. */
+#include "wsclean/close_codes.h"
+void ws_cli_codes_json(FILE *out, ws_close_lang lang);
+
 /* wsclean probe URL [--json] [--timeout MS] [--origin O] */
 int ws_cmd_probe(int argc, char **argv);
 

@@ -12,6 +12,7 @@
 #endif
 
 static const ws_cli_command commands[] = {
+    {"codes", ws_cmd_codes, "explain WebSocket close codes (RFC 6455 / IANA), in 4 languages"},
     {"probe", ws_cmd_probe, "check how any WebSocket server closes: a report card"},
 #ifdef WSCLI_HAVE_API
     {"serve", ws_cmd_serve, "echo server + the CloseEvent playground page on :9001"},

@@ -29,8 +29,10 @@ static void random_bytes(uint8_t *out, size_t n) {
   size_t got = 0;
   while (got < n) {
     ssize_t r = getrandom(out + got, n - got, 0);
-    if (r > 0) got += (size_t)r;
-    else if (errno != EINTR) abort(); /* getrandom cannot fail once the pool is ready */
+    if (r > 0)
+      got += (size_t)r;
+    else if (errno != EINTR)
+      abort(); /* getrandom cannot fail once the pool is ready */
   }
 }
 
@@ -63,10 +65,12 @@ int rawws_parse_url(const char *url, rawws_url *u, char *err, size_t errlen) {
     }
     *close = '\0';
     snprintf(u->host, sizeof(u->host), "%s", hostport + 1);
-    if (close[1] == ':') colon = close + 1;
+    if (close[1] == ':')
+      colon = close + 1;
   } else {
     colon = strrchr(hostport, ':');
-    if (colon) *colon = '\0';
+    if (colon)
+      *colon = '\0';
     snprintf(u->host, sizeof(u->host), "%s", hostport);
   }
   if (colon && colon[1]) {
@@ -105,7 +109,8 @@ static int wait_fd(int fd, short events, uint64_t deadline_ms) {
     int left = now >= deadline_ms ? 0 : (int)(deadline_ms - now);
     struct pollfd pfd = {.fd = fd, .events = events};
     int r = poll(&pfd, 1, left);
-    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EINTR)
+      continue;
     return r; /* 1 ready, 0 timeout, -1 error */
   }
 }
@@ -122,7 +127,8 @@ static int connect_tcp(const rawws_url *u, uint64_t deadline, char *err, size_t 
   int last = 0;
   for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
+    if (fd < 0)
+      continue;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
       if (wait_fd(fd, POLLOUT, deadline) == 1) {
         int soerr = 0;
@@ -146,7 +152,8 @@ static int connect_tcp(const rawws_url *u, uint64_t deadline, char *err, size_t 
     fd = -1;
   }
   freeaddrinfo(res);
-  if (fd < 0) snprintf(err, errlen, "cannot connect to %s:%s: %s", u->host, u->port, strerror(last));
+  if (fd < 0)
+    snprintf(err, errlen, "cannot connect to %s:%s: %s", u->host, u->port, strerror(last));
   return fd;
 }
 
@@ -159,7 +166,8 @@ static int send_all(int fd, const uint8_t *p, size_t n) {
     } else if (w < 0 && errno == EINTR) {
       continue;
     } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (wait_fd(fd, POLLOUT, rawws_now_ms() + 5000) != 1) return -1;
+      if (wait_fd(fd, POLLOUT, rawws_now_ms() + 5000) != 1)
+        return -1;
     } else {
       return -1;
     }
@@ -174,10 +182,12 @@ static const char *find_header(const char *head, const char *name, size_t *vlen)
     const char *line = p + 2;
     if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
       const char *v = line + nlen + 1;
-      while (*v == ' ' || *v == '\t') v++;
+      while (*v == ' ' || *v == '\t')
+        v++;
       const char *e = strstr(v, "\r\n");
       size_t l = e ? (size_t)(e - v) : strlen(v);
-      while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t')) l--;
+      while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t'))
+        l--;
       *vlen = l;
       return v;
     }
@@ -190,7 +200,8 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
   w->in_len = 0;
   uint64_t deadline = rawws_now_ms() + (uint64_t)timeout_ms;
   w->fd = connect_tcp(u, deadline, err, errlen);
-  if (w->fd < 0) return -1;
+  if (w->fd < 0)
+    return -1;
 
   uint8_t nonce[16];
   random_bytes(nonce, sizeof(nonce));
@@ -198,14 +209,14 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
   EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
   char req[2048];
   int hostport_default = strcmp(u->port, "80") == 0;
-  int n = snprintf(req, sizeof(req),
-                   "GET %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-                   "%s%s%s\r\n",
-                   u->target, strchr(u->host, ':') ? "[" : "", u->host,
-                   strchr(u->host, ':') ? "]" : "", hostport_default ? "" : ":",
-                   hostport_default ? "" : u->port, key, origin ? "Origin: " : "",
-                   origin ? origin : "", origin ? "\r\n" : "");
+  int n =
+      snprintf(req, sizeof(req),
+               "GET %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "%s%s%s\r\n",
+               u->target, strchr(u->host, ':') ? "[" : "", u->host, strchr(u->host, ':') ? "]" : "",
+               hostport_default ? "" : ":", hostport_default ? "" : u->port, key,
+               origin ? "Origin: " : "", origin ? origin : "", origin ? "\r\n" : "");
   if (n < 0 || (size_t)n >= sizeof(req) || send_all(w->fd, (const uint8_t *)req, (size_t)n) != 0) {
     snprintf(err, errlen, "cannot send the opening handshake");
     rawws_close(w);
@@ -224,7 +235,8 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
     }
     ssize_t r = recv(w->fd, head + hl, sizeof(head) - 1 - hl, 0);
     if (r <= 0) {
-      if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        continue;
       snprintf(err, errlen, "connection closed during the opening handshake");
       rawws_close(w);
       return -1;
@@ -260,9 +272,7 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
   return 0;
 }
 
-int rawws_send_raw(rawws *w, const void *bytes, size_t len) {
-  return send_all(w->fd, bytes, len);
-}
+int rawws_send_raw(rawws *w, const void *bytes, size_t len) { return send_all(w->fd, bytes, len); }
 
 int rawws_send(rawws *w, uint8_t first_byte, bool mask, const void *payload, size_t len) {
   uint8_t hdr[14];
@@ -277,7 +287,8 @@ int rawws_send(rawws *w, uint8_t first_byte, bool mask, const void *payload, siz
     hdr[h++] = (uint8_t)len;
   } else {
     hdr[h++] = (uint8_t)(m | 127);
-    for (int i = 7; i >= 0; i--) hdr[h++] = (uint8_t)((uint64_t)len >> (8 * i));
+    for (int i = 7; i >= 0; i--)
+      hdr[h++] = (uint8_t)((uint64_t)len >> (8 * i));
   }
   uint8_t key[4] = {0};
   if (mask) {
@@ -285,13 +296,16 @@ int rawws_send(rawws *w, uint8_t first_byte, bool mask, const void *payload, siz
     memcpy(hdr + h, key, 4);
     h += 4;
   }
-  if (send_all(w->fd, hdr, h) != 0) return -1;
+  if (send_all(w->fd, hdr, h) != 0)
+    return -1;
   const uint8_t *p = payload;
   uint8_t chunk[4096];
   for (size_t off = 0; off < len;) {
     size_t n = len - off < sizeof(chunk) ? len - off : sizeof(chunk);
-    for (size_t i = 0; i < n; i++) chunk[i] = (uint8_t)(p[off + i] ^ (mask ? key[(off + i) & 3] : 0));
-    if (send_all(w->fd, chunk, n) != 0) return -1;
+    for (size_t i = 0; i < n; i++)
+      chunk[i] = (uint8_t)(p[off + i] ^ (mask ? key[(off + i) & 3] : 0));
+    if (send_all(w->fd, chunk, n) != 0)
+      return -1;
     off += n;
   }
   return 0;
@@ -299,23 +313,30 @@ int rawws_send(rawws *w, uint8_t first_byte, bool mask, const void *payload, siz
 
 /* Bytes of a complete frame at the start of in, 0 if incomplete, (size_t)-1 if too big. */
 static size_t frame_size(const uint8_t *in, size_t n, rawws_frame *f) {
-  if (n < 2) return 0;
+  if (n < 2)
+    return 0;
   size_t h = 2;
   uint64_t len = in[1] & 0x7F;
   if (len == 126) {
-    if (n < 4) return 0;
+    if (n < 4)
+      return 0;
     len = (uint64_t)in[2] << 8 | in[3];
     h = 4;
   } else if (len == 127) {
-    if (n < 10) return 0;
+    if (n < 10)
+      return 0;
     len = 0;
-    for (int i = 0; i < 8; i++) len = len << 8 | in[2 + i];
+    for (int i = 0; i < 8; i++)
+      len = len << 8 | in[2 + i];
     h = 10;
   }
-  if (len > RAWWS_MAX_PAYLOAD) return (size_t)-1;
+  if (len > RAWWS_MAX_PAYLOAD)
+    return (size_t)-1;
   bool masked = (in[1] & 0x80) != 0;
-  if (masked) h += 4;
-  if (n < h + len) return 0;
+  if (masked)
+    h += 4;
+  if (n < h + len)
+    return 0;
   f->fin = (in[0] & 0x80) != 0;
   f->rsv = (uint8_t)((in[0] >> 4) & 0x7);
   f->opcode = in[0] & 0x0F;
@@ -324,7 +345,8 @@ static size_t frame_size(const uint8_t *in, size_t n, rawws_frame *f) {
   f->payload = in + h;
   if (masked) { /* unmask in place so the caller sees the payload either way */
     uint8_t *p = (uint8_t *)(uintptr_t)(in + h);
-    for (size_t i = 0; i < f->len; i++) p[i] ^= in[h - 4 + (i & 3)];
+    for (size_t i = 0; i < f->len; i++)
+      p[i] ^= in[h - 4 + (i & 3)];
   }
   return h + (size_t)len;
 }
@@ -332,7 +354,8 @@ static size_t frame_size(const uint8_t *in, size_t n, rawws_frame *f) {
 rawws_read_result rawws_read(rawws *w, uint64_t deadline_ms, rawws_frame *f) {
   for (;;) {
     size_t sz = frame_size(w->in, w->in_len, f);
-    if (sz == (size_t)-1) return RAWWS_BAD;
+    if (sz == (size_t)-1)
+      return RAWWS_BAD;
     if (sz > 0) {
       /* The payload moves to its own buffer so the input can be compacted right away. */
       memcpy(w->frame, f->payload, f->len);
@@ -341,14 +364,19 @@ rawws_read_result rawws_read(rawws *w, uint64_t deadline_ms, rawws_frame *f) {
       w->in_len -= sz;
       return RAWWS_FRAME;
     }
-    if (w->in_len == sizeof(w->in)) return RAWWS_BAD;
+    if (w->in_len == sizeof(w->in))
+      return RAWWS_BAD;
     int r = wait_fd(w->fd, POLLIN, deadline_ms);
-    if (r == 0) return RAWWS_TIMEOUT;
-    if (r < 0) return RAWWS_RESET;
+    if (r == 0)
+      return RAWWS_TIMEOUT;
+    if (r < 0)
+      return RAWWS_RESET;
     ssize_t got = recv(w->fd, w->in + w->in_len, sizeof(w->in) - w->in_len, 0);
-    if (got == 0) return RAWWS_EOF;
+    if (got == 0)
+      return RAWWS_EOF;
     if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EINTR || errno == EAGAIN)
+        continue;
       return RAWWS_RESET;
     }
     w->in_len += (size_t)got;
@@ -356,10 +384,12 @@ rawws_read_result rawws_read(rawws *w, uint64_t deadline_ms, rawws_frame *f) {
 }
 
 void rawws_shutdown(rawws *w) {
-  if (w->fd >= 0) shutdown(w->fd, SHUT_WR);
+  if (w->fd >= 0)
+    shutdown(w->fd, SHUT_WR);
 }
 
 void rawws_close(rawws *w) {
-  if (w->fd >= 0) close(w->fd);
+  if (w->fd >= 0)
+    close(w->fd);
   w->fd = -1;
 }

@@ -37,9 +37,9 @@ typedef enum rawws_read_result {
 
 typedef struct rawws_frame {
   bool fin;
-  uint8_t rsv;    /* the three RSV bits, as bits 6..4 of the first byte >> 4 */
+  uint8_t rsv; /* the three RSV bits, as bits 6..4 of the first byte >> 4 */
   uint8_t opcode;
-  bool masked;    /* a server must not mask (RFC 6455 5.1): reported, not refused */
+  bool masked;            /* a server must not mask (RFC 6455 5.1): reported, not refused */
   const uint8_t *payload; /* valid until the next read */
   size_t len;
 } rawws_frame;
@@ -50,8 +50,8 @@ int rawws_parse_url(const char *url, rawws_url *u, char *err, size_t errlen);
  * Returns 0, or -1 with a message in err (refused, timeout, status not 101, bad accept key). */
 int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms, char *err,
                size_t errlen);
-/* Send one frame as given (masked with a random key when mask is true). first_byte is FIN|RSV|opcode.
- * Returns 0, or -1 if the peer is gone (EPIPE/ECONNRESET). */
+/* Send one frame as given (masked with a random key when mask is true). first_byte is
+ * FIN|RSV|opcode. Returns 0, or -1 if the peer is gone (EPIPE/ECONNRESET). */
 int rawws_send(rawws *w, uint8_t first_byte, bool mask, const void *payload, size_t len);
 /* Send raw bytes (no framing). */
 int rawws_send_raw(rawws *w, const void *bytes, size_t len);
