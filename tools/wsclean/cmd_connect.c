@@ -363,8 +363,13 @@ int ws_cmd_connect(int argc, char **argv) {
   memset(&c, 0, sizeof(c));
   c.close_on_eof = true;
   c.exit_code = EXIT_NEVER_OPENED;
-  int lang = ws_close_lang_parse(getenv("LC_ALL") && *getenv("LC_ALL") ? getenv("LC_ALL")
-                                                                       : getenv("LANG"));
+  /* The language of the explanation: LC_ALL, LC_MESSAGES, LANG (first set wins), as codes. */
+  const char *env = NULL;
+  static const char *const LANG_VARS[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+  for (size_t i = 0; i < 3 && !env; i++)
+    if (getenv(LANG_VARS[i]) && *getenv(LANG_VARS[i]))
+      env = getenv(LANG_VARS[i]);
+  int lang = env ? ws_close_lang_parse(env) : -1;
   c.lang = lang < 0 ? WS_LANG_EN : (ws_close_lang)lang;
 
   ws_open_options oo;
