@@ -386,7 +386,9 @@ async function drivePlayground(page, base) {
 }
 
 async function signals(page, base0) {
-  const srv = await startTool(['serve', '--port', '0', '--verbose', '--max-connections', '1'], /http:\/\/127\.0\.0\.1:(\d+)\//);
+  // --origin: only pages served by the first server may connect (1008's HTTP cousin: 403).
+  const srv = await startTool(['serve', '--port', '0', '--verbose', '--max-connections', '1', '--origin', `http://${base0}`],
+    /http:\/\/127\.0\.0\.1:(\d+)\//);
   const base = `127.0.0.1:${srv.port}`;
   await page.goto(`http://${base0}/`); // any page on loopback will do
   const first = await openOnly(page, `ws://${base}/?t=held1`);
@@ -397,6 +399,12 @@ async function signals(page, base0) {
   const c1 = await heldClose(page, first);
   expectClose('1012 on SIGHUP', c1, { code: 1012, wasClean: true, error: false });
   expectLog('1012 on SIGHUP', await serverClose(srv, 't=held1'), { sent: 1012, wasClean: true });
+  // A page of another origin (this server's own page) is refused with 403: Chromium says only 1006 + error.
+  await page.goto(`http://${base}/`);
+  const refused = await page.evaluate(browserCase, { url: `ws://${base}/?t=forbidden`, steps: [], timeoutMs: 8000 });
+  expectClose('--origin: another origin gets 403', refused, { code: 1006, reason: '', wasClean: false, error: true });
+  check(!(await serverClose(srv, 't=forbidden', 300)), '--origin: no connection was logged for the refused handshake');
+  await page.goto(`http://${base0}/`);
   const third = await openOnly(page, `ws://${base}/?t=held3`);
   srv.child.kill('SIGTERM');
   const c3 = await heldClose(page, third);
