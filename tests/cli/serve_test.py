@@ -179,6 +179,19 @@ def main():
     log = lim.log_close("t=term")
     check(log and log["sent"] == "1001" and log["wasClean"] == "true", "serve logged sent=1001 on shutdown", log)
 
+    # --idle-timeout: a silent client is closed (1001 Going Away, RFC 6455 7.4.1); --threads 2 serves.
+    idle = Tool("serve", "--port", "0", "--idle-timeout", "300", "--threads", "2", "--quiet")
+    t0 = time.time()
+    rc, ev, err = connect(f"ws://127.0.0.1:{idle.port}/")
+    c = close_of(ev)
+    check(c and c["code"] == 1001 and 0.25 < time.time() - t0 < 5, "--idle-timeout 300: silent client closed with 1001",
+          (c, time.time() - t0))
+    p = subprocess.run([WSCLEAN, "probe", "--json", f"ws://127.0.0.1:{idle.port}/"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "--threads 2: the probe passes on both loops", p.stdout[-300:])
+    rc = idle.stop()
+    check(rc == 0 and idle.out.count("\n") == 1 and idle.err == "", "--quiet prints the address line only, exits 0",
+          (rc, idle.out, idle.err))
+
     # The proxy: pass-through and 1014.
     px = Tool("proxy", "--listen", "0", "--to", base, "--verbose")
     rc, ev, err = connect(f"ws://127.0.0.1:{px.port}/close?code=4321&reason=through")

@@ -97,39 +97,40 @@ static const struct {
 };
 
 static void serve_usage(FILE *out) {
-  fputs("usage: wsclean serve [options]\n"
-        "\n"
-        "Serves a WebSocket echo on ws://HOST:PORT/ and the CloseEvent playground page on\n"
-        "http://HOST:PORT/ (default 127.0.0.1:9001), plus GET /codes.json?lang=en|es|pt|fr (the\n"
-        "close-code registry, as `wsclean codes all --json`).\n"
-        "\n"
-        "  --host ADDR          address to bind (default 127.0.0.1)\n"
-        "  --port N             port (default 9001; 0: any free port, printed at start)\n"
-        "  --tls-cert F --tls-key F   serve wss:// and https:// with this PEM chain and key\n"
-        "  --origin O           allow this Origin (repeatable); others get HTTP 403\n"
-        "  --max-message SIZE   largest message accepted (default 16M); over it: close 1009\n"
-        "  --max-connections N  connections over N are closed with 1013 (default 10000)\n"
-        "  --text-only | --binary-only   the other kind of message is closed with 1003\n"
-        "  --idle-timeout MS    close a connection silent this long (default 0: never)\n"
-        "  --close-timeout MS   wait this long for a closing handshake (default 5000)\n"
-        "  --threads N          N event loops sharing the port with SO_REUSEPORT (default 1)\n"
-        "  --quiet | --verbose  no output but errors | one log line per connection open/close:\n"
-        "                       code, reason, wasClean, who closed, code sent, duration\n"
-        "  --scenarios on|off   the scenario endpoints below (default: on for loopback only)\n"
-        "\n"
-        "Scenario endpoints (the server ends the connection right after it opens):\n"
-        "  /close?code=C&reason=R  with close code C and reason R (any code valid on the wire)\n"
-        "  /empty                  with a close frame without a body: the client reports 1005\n"
-        "  /fail                   the handler fails: 1011\n"
-        "  /shutdown /restart /overload /policy   1001, 1012, 1013, 1008\n"
-        "  /protocol-error /badutf8               1002, 1007\n"
-        "  /toobig                 echoes, but a message over 125 bytes is closed with 1009\n"
-        "  /text-only              echoes text; a binary message is closed with 1003\n"
-        "\n"
-        "Signals: SIGINT/SIGTERM close every connection with 1001 Going Away and exit 0 once the\n"
-        "closing handshakes are done (or the close timeout passed); SIGHUP closes every\n"
-        "connection with 1012 Service Restart and keeps serving.\n",
-        out);
+  fputs(
+      "usage: wsclean serve [options]\n"
+      "\n"
+      "Serves a WebSocket echo on ws://HOST:PORT/ and the CloseEvent playground page on\n"
+      "http://HOST:PORT/ (default 127.0.0.1:9001), plus GET /codes.json?lang=en|es|pt|fr (the\n"
+      "close-code registry, as `wsclean codes all --json`).\n"
+      "\n"
+      "  --host ADDR          address to bind (default 127.0.0.1)\n"
+      "  --port N             port (default 9001; 0: any free port, printed at start)\n"
+      "  --tls-cert F --tls-key F   serve wss:// and https:// with this PEM chain and key\n"
+      "  --origin O           allow this Origin (repeatable); others get HTTP 403\n"
+      "  --max-message SIZE   largest message accepted (default 16M); over it: close 1009\n"
+      "  --max-connections N  connections over N are closed with 1013 (default 10000)\n"
+      "  --text-only | --binary-only   the other kind of message is closed with 1003\n"
+      "  --idle-timeout MS    close a connection silent this long (default 0: never)\n"
+      "  --close-timeout MS   wait this long for a closing handshake (default 5000)\n"
+      "  --threads N          N event loops sharing the port with SO_REUSEPORT (default 1)\n"
+      "  --quiet | --verbose  only the address line and errors | one log line per connection\n"
+      "                       open/close: code, reason, wasClean, who closed, code sent, duration\n"
+      "  --scenarios on|off   the scenario endpoints below (default: on for loopback only)\n"
+      "\n"
+      "Scenario endpoints (the server ends the connection right after it opens):\n"
+      "  /close?code=C&reason=R  with close code C and reason R (any code valid on the wire)\n"
+      "  /empty                  with a close frame without a body: the client reports 1005\n"
+      "  /fail                   the handler fails: 1011\n"
+      "  /shutdown /restart /overload /policy   1001, 1012, 1013, 1008\n"
+      "  /protocol-error /badutf8               1002, 1007\n"
+      "  /toobig                 echoes, but a message over 125 bytes is closed with 1009\n"
+      "  /text-only              echoes text; a binary message is closed with 1003\n"
+      "\n"
+      "Signals: SIGINT/SIGTERM close every connection with 1001 Going Away and exit 0 once the\n"
+      "closing handshakes are done (or the close timeout passed); SIGHUP closes every\n"
+      "connection with 1012 Service Restart and keeps serving.\n",
+      out);
 }
 
 /* ---- small helpers --------------------------------------------------------------------------- */
@@ -524,13 +525,15 @@ int ws_cmd_serve(int argc, char **argv) {
     const char *h = strchr(o.host, ':') ? "[" : "";
     const char *he = strchr(o.host, ':') ? "]" : "";
     bool tls = o.tls_cert != NULL;
+    /* The address line is printed even with --quiet: with --port 0 it is the only way to
+     * learn the port, and `make run` shows it as the URL to open. */
+    printf("wsclean serve: playground on %s://%s%s%s:%u/  (WebSocket echo on %s://%s%s%s:%u/)\n",
+           tls ? "https" : "http", h, o.host, he, port, tls ? "wss" : "ws", h, o.host, he, port);
     if (o.verbosity >= 1) {
-      printf("wsclean serve: playground on %s://%s%s%s:%u/  (WebSocket echo on %s://%s%s%s:%u/)\n",
-             tls ? "https" : "http", h, o.host, he, port, tls ? "wss" : "ws", h, o.host, he, port);
       printf("wsclean serve: scenarios %s; Ctrl-C closes every connection with 1001\n",
              o.scenarios ? "on (see --help)" : "off");
-      fflush(stdout);
     }
+    fflush(stdout);
     pthread_t sigt;
     pthread_create(&sigt, NULL, signal_thread, &all);
     pthread_detach(sigt);
