@@ -7,7 +7,9 @@ import os
 import re
 import signal
 import subprocess
+import shutil
 import sys
+import tempfile
 import time
 
 WSCLEAN = sys.argv[1]
@@ -58,7 +60,7 @@ class Tool:
             time.sleep(0.02)
         return None
 
-    def stop(self, sig=signal.SIGTERM, wait=6):
+    def stop(self, sig=signal.SIGTERM, wait=15):
         self.p.send_signal(sig)
         try:
             rc = self.p.wait(wait)
@@ -191,6 +193,27 @@ def main():
     rc = idle.stop()
     check(rc == 0 and idle.out.count("\n") == 1 and idle.err == "", "--quiet prints the address line only, exits 0",
           (rc, idle.out, idle.err))
+
+    # TLS: wss:// and https:// with a throwaway self-signed certificate for 127.0.0.1.
+    if shutil.which("openssl"):
+        tmp = tempfile.mkdtemp(prefix="wsclean-tls-")
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       capture_output=True, check=True, timeout=30)
+        tls = Tool("serve", "--port", "0", "--tls-cert", cert, "--tls-key", key)
+        wss = f"wss://127.0.0.1:{tls.port}/"
+        rc, ev, err = connect(wss, "over tls\n", "--ca", cert)
+        check(rc == 0 and any(e.get("data") == "over tls" for e in ev), "wss:// with --ca: echo and clean 1000", ev)
+        rc, ev, err = connect(wss, "x\n")
+        c = close_of(ev)
+        check(rc == 1 and c and c["code"] == 1015 and c["error"] == "WS_ERR_TLS_HANDSHAKE" and "verify" in c["detail"],
+              "wss:// to an untrusted certificate: 1015 with the verification error", (rc, c))
+        rc, ev, err = connect(wss, "x\n", "--insecure")
+        check(rc == 0, "wss:// --insecure: connects", ev)
+        rc = tls.stop()
+        check(rc == 0, "TLS serve exits 0", (rc, tls.out, tls.err))
+        shutil.rmtree(tmp, ignore_errors=True)
 
     # The proxy: pass-through and 1014.
     px = Tool("proxy", "--listen", "0", "--to", base, "--verbose")
