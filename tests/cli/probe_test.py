@@ -109,8 +109,10 @@ def main():
     check(rc == 2, "no URL: exit 2")
     rc, out, err = run("probe", "--bogus", "ws://127.0.0.1:1/")
     check(rc == 2 and "unknown option" in err, "unknown option: exit 2")
+    rc, out, err = run("probe", "ftp://127.0.0.1:1/")
+    check(rc == 2 and "ws://" in err, "a URL that is not ws:// or wss://: exit 2 with a message", err)
     rc, out, err = run("probe", "wss://127.0.0.1:1/")
-    check(rc == 2 and "ws://" in err, "wss:// is refused with a message (exit 2)", err)
+    check(rc == 2 and "Connection refused" in out, "wss:// to nothing: exit 2, says why", out)
     rc, out, err = run("probe", "--help")
     check(rc == 0 and "usage: wsclean probe" in out, "--help: exit 0, usage on stdout")
 

@@ -211,6 +211,12 @@ def main():
               "wss:// to an untrusted certificate: 1015 with the verification error", (rc, c))
         rc, ev, err = connect(wss, "x\n", "--insecure")
         check(rc == 0, "wss:// --insecure: connects", ev)
+        p = subprocess.run([WSCLEAN, "probe", "--json", "--ca", cert, wss], capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0 and json.loads(p.stdout)["summary"]["fail"] == 0, "probe over wss:// (--ca): no failure",
+              p.stdout[-400:])
+        p = subprocess.run([WSCLEAN, "probe", wss], capture_output=True, text=True, timeout=60)
+        check(p.returncode == 2 and "self-signed" in p.stdout, "probe over wss:// to an untrusted certificate: exit 2, says why",
+              p.stdout[-300:])
         rc = tls.stop()
         check(rc == 0, "TLS serve exits 0", (rc, tls.out, tls.err))
         shutil.rmtree(tmp, ignore_errors=True)

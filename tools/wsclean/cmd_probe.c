@@ -51,6 +51,7 @@ typedef struct probe {
   const char *origin;
   int timeout_ms;
   bool json;
+  rawws_tls tls;
   rawws *w; /* one connection at a time; ~2 MiB of buffers, allocated once */
   int counts[5];
   int n;
@@ -396,7 +397,8 @@ static void checks(probe *p) {
 }
 
 static void usage(FILE *out) {
-  fputs("usage: wsclean probe [--json] [--timeout MS] [--origin ORIGIN] ws://HOST[:PORT]/PATH\n"
+  fputs("usage: wsclean probe [--json] [--timeout MS] [--origin O] [--ca F | --insecure] "
+        "ws[s]://HOST[:PORT]/PATH\n"
         "\n"
         "Runs a battery of close-behaviour checks against any WebSocket server, one connection\n"
         "per check, and prints a report card: does it echo the close code, answer a close in\n"
@@ -410,6 +412,8 @@ static void usage(FILE *out) {
         "                  \"result\":\"pass|warn|fail|info\",\"expected\",\"got\"}],\"summary\"}\n"
         "  --timeout MS    how long each check waits for the server (default 2000)\n"
         "  --origin ORIGIN send this Origin header\n"
+        "  --ca FILE       wss://: verify the server with this PEM CA bundle (default: system)\n"
+        "  --insecure      wss://: do not verify the server's certificate\n"
         "\n"
         "Exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error or\n"
         "the server could not be reached.\n",
@@ -437,6 +441,10 @@ int ws_cmd_probe(int argc, char **argv) {
       p.timeout_ms = (int)v;
     } else if (strcmp(a, "--origin") == 0 && i + 1 < argc) {
       p.origin = argv[++i];
+    } else if (strcmp(a, "--ca") == 0 && i + 1 < argc) {
+      p.tls.ca_file = argv[++i];
+    } else if (strcmp(a, "--insecure") == 0) {
+      p.tls.insecure = true;
     } else if (a[0] == '-') {
       fprintf(stderr, "wsclean probe: unknown option %s\n", a);
       usage(stderr);
@@ -463,6 +471,8 @@ int ws_cmd_probe(int argc, char **argv) {
     return 2;
   }
   p.w->fd = -1;
+  p.w->ssl = NULL;
+  p.w->tls = &p.tls;
   if (p.json) {
     printf("{\"url\":");
     wscli_json_str(stdout, url, strlen(url));

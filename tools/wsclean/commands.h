@@ -22,7 +22,7 @@ int ws_cmd_codes(int argc, char **argv);
 #include "wsclean/close_codes.h"
 void ws_cli_codes_json(FILE *out, ws_close_lang lang);
 
-/* wsclean probe URL [--json] [--timeout MS] [--origin O] */
+/* wsclean probe URL [--json] [--timeout MS] [--origin O] [--ca F | --insecure] */
 int ws_cmd_probe(int argc, char **argv);
 
 /* serve, connect and proxy stand on the browser-shaped API (wsclean/wsclean.h, src/api): they

@@ -5,7 +5,11 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <openssl/sha.h>
 #include <poll.h>
 #include <stdio.h>
@@ -41,10 +45,16 @@ int rawws_parse_url(const char *url, rawws_url *u, char *err, size_t errlen) {
   const char *p;
   if (strncmp(url, "ws://", 5) == 0) {
     p = url + 5;
-  } else if (strncmp(url, "http://", 7) == 0) { /* WHATWG: http is ws */
+  } else if (strncmp(url, "wss://", 6) == 0) {
+    p = url + 6;
+    u->tls = true;
+  } else if (strncmp(url, "http://", 7) == 0) { /* WHATWG: http is ws, https is wss */
     p = url + 7;
+  } else if (strncmp(url, "https://", 8) == 0) {
+    p = url + 8;
+    u->tls = true;
   } else {
-    snprintf(err, errlen, "only ws:// URLs can be probed (got %s)", url);
+    snprintf(err, errlen, "the URL must start with ws:// or wss:// (got %s)", url);
     return -1;
   }
   size_t hostlen = strcspn(p, "/?#");
@@ -81,7 +91,7 @@ int rawws_parse_url(const char *url, rawws_url *u, char *err, size_t errlen) {
     }
     snprintf(u->port, sizeof(u->port), "%ld", port);
   } else {
-    snprintf(u->port, sizeof(u->port), "80");
+    snprintf(u->port, sizeof(u->port), "%s", u->tls ? "443" : "80");
   }
   if (*rest == '#') {
     snprintf(err, errlen, "a URL with a fragment is a SyntaxError (WHATWG)");
@@ -157,22 +167,111 @@ static int connect_tcp(const rawws_url *u, uint64_t deadline, char *err, size_t 
   return fd;
 }
 
-static int send_all(int fd, const uint8_t *p, size_t n) {
+/* One read or write on the transport. Returns bytes moved, 0 at EOF (reads), or -1 with
+ * *want set to the poll events to wait for (POLLIN/POLLOUT) when it would block, or to 0 when
+ * the transport failed. TLS may need to read to write and the reverse: *want says which. */
+static ssize_t io_read(rawws *w, void *buf, size_t n, short *want) {
+  if (w->ssl) {
+    int r = SSL_read(w->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+      return r;
+    int e = SSL_get_error(w->ssl, r);
+    if (e == SSL_ERROR_ZERO_RETURN)
+      return 0;
+    *want = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (e == SSL_ERROR_SYSCALL && errno == 0)
+      return 0; /* EOF without close_notify */
+    return -1;
+  }
+  ssize_t r = recv(w->fd, buf, n, 0);
+  if (r >= 0)
+    return r;
+  *want = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? POLLIN : 0;
+  return -1;
+}
+
+static ssize_t io_write(rawws *w, const void *buf, size_t n, short *want) {
+  if (w->ssl) {
+    int r = SSL_write(w->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+      return r;
+    int e = SSL_get_error(w->ssl, r);
+    *want = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    return -1;
+  }
+  ssize_t r = send(w->fd, buf, n, MSG_NOSIGNAL);
+  if (r >= 0)
+    return r;
+  *want = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? POLLOUT : 0;
+  return -1;
+}
+
+static int send_all(rawws *w, const uint8_t *p, size_t n) {
+  uint64_t deadline = rawws_now_ms() + 5000;
   while (n > 0) {
-    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-    if (w > 0) {
-      p += w;
-      n -= (size_t)w;
-    } else if (w < 0 && errno == EINTR) {
-      continue;
-    } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (wait_fd(fd, POLLOUT, rawws_now_ms() + 5000) != 1)
-        return -1;
-    } else {
+    short want = 0;
+    ssize_t r = io_write(w, p, n, &want);
+    if (r > 0) {
+      p += r;
+      n -= (size_t)r;
+    } else if (want == 0 || wait_fd(w->fd, want, deadline) != 1) {
       return -1;
     }
   }
   return 0;
+}
+
+/* TLS over the connected socket, verifying the server unless insecure (RFC 6455 4.1 asks the
+ * client to use TLS for wss:// and to check the server's certificate as usual). */
+static int start_tls(rawws *w, const rawws_url *u, uint64_t deadline, char *err, size_t errlen) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) {
+    snprintf(err, errlen, "TLS: out of memory");
+    return -1;
+  }
+  bool insecure = w->tls && w->tls->insecure;
+  const char *ca = w->tls ? w->tls->ca_file : NULL;
+  SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+  if (!insecure && (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL)
+                       : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+    snprintf(err, errlen, "TLS: cannot load the CA %s", ca ? ca : "store");
+    SSL_CTX_free(ctx);
+    return -1;
+  }
+  SSL *ssl = SSL_new(ctx);
+  SSL_CTX_free(ctx); /* the SSL keeps its own reference */
+  if (!ssl) {
+    snprintf(err, errlen, "TLS: out of memory");
+    return -1;
+  }
+  SSL_set_fd(ssl, w->fd);
+  X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+  unsigned char ip[16];
+  if (inet_pton(AF_INET, u->host, ip) == 1 || inet_pton(AF_INET6, u->host, ip) == 1) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, u->host);
+  } else {
+    SSL_set_tlsext_host_name(ssl, u->host);
+    X509_VERIFY_PARAM_set1_host(param, u->host, 0);
+  }
+  w->ssl = ssl;
+  for (;;) {
+    int r = SSL_connect(ssl);
+    if (r == 1)
+      return 0;
+    int e = SSL_get_error(ssl, r);
+    short want = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (want == 0 || wait_fd(w->fd, want, deadline) != 1) {
+      long vr = SSL_get_verify_result(ssl);
+      unsigned long ossl = ERR_get_error();
+      snprintf(err, errlen, "TLS handshake failed: %s",
+               vr != X509_V_OK ? X509_verify_cert_error_string(vr)
+               : ossl          ? ERR_reason_error_string(ossl)
+               : want          ? "timeout"
+                               : "connection closed");
+      ERR_clear_error();
+      return -1;
+    }
+  }
 }
 
 /* Case-insensitive search for "\r\nName:" in a response head; returns the trimmed value. */
@@ -199,16 +298,21 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
                size_t errlen) {
   w->in_len = 0;
   uint64_t deadline = rawws_now_ms() + (uint64_t)timeout_ms;
+  w->ssl = NULL;
   w->fd = connect_tcp(u, deadline, err, errlen);
   if (w->fd < 0)
     return -1;
+  if (u->tls && start_tls(w, u, deadline, err, errlen) != 0) {
+    rawws_close(w);
+    return -1;
+  }
 
   uint8_t nonce[16];
   random_bytes(nonce, sizeof(nonce));
   char key[32];
   EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
   char req[2048];
-  int hostport_default = strcmp(u->port, "80") == 0;
+  int hostport_default = strcmp(u->port, u->tls ? "443" : "80") == 0;
   int n =
       snprintf(req, sizeof(req),
                "GET %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUpgrade: websocket\r\n"
@@ -217,7 +321,7 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
                u->target, strchr(u->host, ':') ? "[" : "", u->host, strchr(u->host, ':') ? "]" : "",
                hostport_default ? "" : ":", hostport_default ? "" : u->port, key,
                origin ? "Origin: " : "", origin ? origin : "", origin ? "\r\n" : "");
-  if (n < 0 || (size_t)n >= sizeof(req) || send_all(w->fd, (const uint8_t *)req, (size_t)n) != 0) {
+  if (n < 0 || (size_t)n >= sizeof(req) || send_all(w, (const uint8_t *)req, (size_t)n) != 0) {
     snprintf(err, errlen, "cannot send the opening handshake");
     rawws_close(w);
     return -1;
@@ -226,21 +330,25 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
   char head[8193];
   size_t hl = 0;
   char *end = NULL;
+  short want = POLLIN;
   while (!end) {
-    if (hl == sizeof(head) - 1 || wait_fd(w->fd, POLLIN, deadline) != 1) {
+    bool buffered = w->ssl && SSL_pending(w->ssl) > 0;
+    if (hl == sizeof(head) - 1 || (!buffered && wait_fd(w->fd, want, deadline) != 1)) {
       snprintf(err, errlen, hl ? "incomplete handshake response" : "no handshake response in %d ms",
                timeout_ms);
       rawws_close(w);
       return -1;
     }
-    ssize_t r = recv(w->fd, head + hl, sizeof(head) - 1 - hl, 0);
+    want = 0;
+    ssize_t r = io_read(w, head + hl, sizeof(head) - 1 - hl, &want);
     if (r <= 0) {
-      if (r < 0 && (errno == EINTR || errno == EAGAIN))
+      if (r < 0 && want != 0)
         continue;
       snprintf(err, errlen, "connection closed during the opening handshake");
       rawws_close(w);
       return -1;
     }
+    want = POLLIN;
     hl += (size_t)r;
     head[hl] = '\0';
     end = strstr(head, "\r\n\r\n");
@@ -258,11 +366,11 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
   snprintf(cat, sizeof(cat), "%s%s", key, WS_GUID);
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1((const unsigned char *)cat, strlen(cat), digest);
-  char want[32];
-  EVP_EncodeBlock((unsigned char *)want, digest, SHA_DIGEST_LENGTH);
+  char want_key[32];
+  EVP_EncodeBlock((unsigned char *)want_key, digest, SHA_DIGEST_LENGTH);
   size_t al = 0;
   const char *acc = find_header(head, "Sec-WebSocket-Accept", &al);
-  if (!acc || al != strlen(want) || memcmp(acc, want, al) != 0) {
+  if (!acc || al != strlen(want_key) || memcmp(acc, want_key, al) != 0) {
     snprintf(err, errlen, "bad or missing Sec-WebSocket-Accept (RFC 6455 4.1)");
     rawws_close(w);
     return -1;
@@ -272,7 +380,7 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
   return 0;
 }
 
-int rawws_send_raw(rawws *w, const void *bytes, size_t len) { return send_all(w->fd, bytes, len); }
+int rawws_send_raw(rawws *w, const void *bytes, size_t len) { return send_all(w, bytes, len); }
 
 int rawws_send(rawws *w, uint8_t first_byte, bool mask, const void *payload, size_t len) {
   uint8_t hdr[14];
@@ -296,7 +404,7 @@ int rawws_send(rawws *w, uint8_t first_byte, bool mask, const void *payload, siz
     memcpy(hdr + h, key, 4);
     h += 4;
   }
-  if (send_all(w->fd, hdr, h) != 0)
+  if (send_all(w, hdr, h) != 0)
     return -1;
   const uint8_t *p = payload;
   uint8_t chunk[4096];
@@ -304,7 +412,7 @@ int rawws_send(rawws *w, uint8_t first_byte, bool mask, const void *payload, siz
     size_t n = len - off < sizeof(chunk) ? len - off : sizeof(chunk);
     for (size_t i = 0; i < n; i++)
       chunk[i] = (uint8_t)(p[off + i] ^ (mask ? key[(off + i) & 3] : 0));
-    if (send_all(w->fd, chunk, n) != 0)
+    if (send_all(w, chunk, n) != 0)
       return -1;
     off += n;
   }
@@ -351,6 +459,8 @@ static size_t frame_size(const uint8_t *in, size_t n, rawws_frame *f) {
   return h + (size_t)len;
 }
 
+static short want_next(const rawws *w) { return w->want ? w->want : POLLIN; }
+
 rawws_read_result rawws_read(rawws *w, uint64_t deadline_ms, rawws_frame *f) {
   for (;;) {
     size_t sz = frame_size(w->in, w->in_len, f);
@@ -366,16 +476,21 @@ rawws_read_result rawws_read(rawws *w, uint64_t deadline_ms, rawws_frame *f) {
     }
     if (w->in_len == sizeof(w->in))
       return RAWWS_BAD;
-    int r = wait_fd(w->fd, POLLIN, deadline_ms);
-    if (r == 0)
-      return RAWWS_TIMEOUT;
-    if (r < 0)
-      return RAWWS_RESET;
-    ssize_t got = recv(w->fd, w->in + w->in_len, sizeof(w->in) - w->in_len, 0);
+    /* TLS may hold decrypted bytes already: poll only when it has none. */
+    if (!(w->ssl && SSL_pending(w->ssl) > 0)) {
+      int r = wait_fd(w->fd, want_next(w), deadline_ms);
+      if (r == 0)
+        return RAWWS_TIMEOUT;
+      if (r < 0)
+        return RAWWS_RESET;
+    }
+    short want = 0;
+    ssize_t got = io_read(w, w->in + w->in_len, sizeof(w->in) - w->in_len, &want);
+    w->want = want ? want : POLLIN;
     if (got == 0)
       return RAWWS_EOF;
     if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN)
+      if (want != 0)
         continue;
       return RAWWS_RESET;
     }
@@ -389,6 +504,10 @@ void rawws_shutdown(rawws *w) {
 }
 
 void rawws_close(rawws *w) {
+  if (w->ssl) {
+    SSL_free(w->ssl); /* no close_notify: the probe watches the server's behaviour, not ours */
+    w->ssl = NULL;
+  }
   if (w->fd >= 0)
     close(w->fd);
   w->fd = -1;

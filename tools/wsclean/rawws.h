@@ -3,7 +3,8 @@
  * The library's own client refuses to send what a probe must send (close code 1005, a 1-byte
  * close body, an unmasked frame, invalid UTF-8...), so the probe speaks RFC 6455 itself over a
  * blocking TCP socket: one opening handshake, then hand-built frames out and parsed frames in,
- * every wait bounded by a deadline. ws:// only (plain TCP on any host the user names).
+ * every wait bounded by a deadline. ws:// over TCP, wss:// over TLS (OpenSSL, verified against
+ * the system store or a CA file unless told not to).
  */
 #ifndef WSCLEAN_TOOLS_RAWWS_H
 #define WSCLEAN_TOOLS_RAWWS_H
@@ -15,13 +16,23 @@
 #define RAWWS_MAX_PAYLOAD (1u << 20) /* frames the probe reads: at most 1 MiB each */
 
 typedef struct rawws_url {
+  bool tls; /* wss:// (or https://) */
   char host[256];
   char port[8];
   char target[1024]; /* path + query, at least "/" */
 } rawws_url;
 
+/* TLS settings for wss:// (ignored for ws://). */
+typedef struct rawws_tls {
+  const char *ca_file; /* NULL: the system's default store */
+  bool insecure;       /* skip certificate and name verification */
+} rawws_tls;
+
 typedef struct rawws {
   int fd;
+  void *ssl;  /* SSL * for wss://, else NULL */
+  short want; /* what the last TLS read waited for (POLLIN, or POLLOUT during renegotiation) */
+  const rawws_tls *tls;
   uint8_t in[RAWWS_MAX_PAYLOAD + 16];
   uint8_t frame[RAWWS_MAX_PAYLOAD]; /* payload of the last frame read */
   size_t in_len;
@@ -44,9 +55,10 @@ typedef struct rawws_frame {
   size_t len;
 } rawws_frame;
 
-/* ws://host[:port][/path][?query]. Returns 0, or -1 with a message in err. */
+/* ws[s]://host[:port][/path][?query] (http/https too). Returns 0, or -1 with a message in err. */
 int rawws_parse_url(const char *url, rawws_url *u, char *err, size_t errlen);
-/* Connect and complete the opening handshake within timeout_ms. origin may be NULL.
+/* Connect (TCP, then TLS for wss:// with w->tls) and complete the opening handshake within
+ * timeout_ms. origin may be NULL.
  * Returns 0, or -1 with a message in err (refused, timeout, status not 101, bad accept key). */
 int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms, char *err,
                size_t errlen);
