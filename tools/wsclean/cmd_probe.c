@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "cli_util.h"
@@ -268,6 +269,28 @@ static void send_close_then_data(probe *p, const void *arg) {
   rawws_send(p->w, FIN | OP_TEXT, true, "after close", 11);
 }
 
+/* A close frame fed one byte at a time, 20 ms apart: the server's parser must wait for the
+ * rest rather than fail on a partial header. */
+static void send_close_bytewise(probe *p, const void *arg) {
+  (void)arg;
+  static const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
+  const uint8_t frame[8] = {
+      FIN | OP_CLOSE,          0x80 | 2, key[0], key[1], key[2], key[3], (uint8_t)(0x03 ^ key[0]),
+      (uint8_t)(0xE8 ^ key[1])};
+  for (size_t i = 0; i < sizeof(frame); i++) {
+    rawws_send_raw(p->w, frame + i, 1);
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* RFC 6455 5.4: control frames may come between the fragments of a message. */
+static void send_close_mid_message(probe *p, const void *arg) {
+  (void)arg;
+  rawws_send(p->w, OP_TEXT, true, "half a mess", 11); /* FIN clear: more fragments follow */
+  send_close(p, true, 1000, "", 0);
+}
+
 static void checks(probe *p) {
   char err[256], got[512], exp[160];
 
@@ -394,6 +417,11 @@ static void checks(probe *p) {
   }
   run(p, "closing.data", "ignores a data frame after the close frame", 1000,
       "close 1000 and no echo of the late message", send_close_then_data, NULL, true);
+  run(p, "closing.bytewise", "a close frame sent one byte at a time", 1000,
+      "close 1000 (the parser waits for the rest of the frame)", send_close_bytewise, NULL, true);
+  run(p, "closing.mid-message", "a close between the fragments of a message", 1000,
+      "close 1000 (RFC 6455 5.4: control frames may be interleaved)", send_close_mid_message, NULL,
+      true);
 }
 
 static void usage(FILE *out) {
