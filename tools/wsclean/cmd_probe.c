@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "cli_util.h"
@@ -52,6 +53,7 @@ typedef struct probe {
   const char *origin;
   int timeout_ms;
   bool json;
+  bool color; /* a terminal and no NO_COLOR (no-color.org) */
   rawws_tls tls;
   rawws *w; /* one connection at a time; ~2 MiB of buffers, allocated once */
   int counts[5];
@@ -73,7 +75,9 @@ static void report(probe *p, const char *id, const char *title, verdict v, const
     printf("}");
   } else {
     static const char *const TAG[] = {"PASS", "WARN", "FAIL", "info", "skip"};
-    printf("  %s  %-26s %s\n", TAG[v], id, title);
+    static const char *const COLOR[] = {"\033[32m", "\033[33m", "\033[1;31m", "\033[2m", "\033[2m"};
+    printf("  %s%s%s  %-26s %s\n", p->color ? COLOR[v] : "", TAG[v], p->color ? "\033[0m" : "", id,
+           title);
     if (v == V_FAIL || v == V_WARN)
       printf("        %-26s expected %s\n", "", expected);
     printf("        %-26s got %s\n", "", got);
@@ -498,6 +502,7 @@ int ws_cmd_probe(int argc, char **argv) {
     fprintf(stderr, "wsclean probe: out of memory\n");
     return 2;
   }
+  p.color = !p.json && isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
   p.w->fd = -1;
   p.w->ssl = NULL;
   p.w->tls = &p.tls;
