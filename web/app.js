@@ -37,6 +37,7 @@ const UI = {
     result_h: 'Last CloseEvent', ready_state: 'readyState', name: 'name', meaning: 'meaning',
     error_fired: 'error event fired', timeline_h: 'Timeline', clear: 'Clear',
     footer: 'Served by wsclean. Names and meanings come from the wsclean close-code registry (/codes.json).',
+    unavailable: 'not on this server',
     yes: 'yes', no: 'no', bytes: 'bytes', not_open: 'Not connected: press Connect first.',
     bad_hex: 'Not hexadecimal: write bytes like "de ad be ef".', connecting: 'connecting to',
     sent: 'sent', received: 'received', binary: 'binary', no_registry: 'registry unavailable',
@@ -68,6 +69,7 @@ const UI = {
     result_h: 'Último CloseEvent', ready_state: 'readyState', name: 'nombre', meaning: 'significado',
     error_fired: 'se disparó el evento error', timeline_h: 'Cronología', clear: 'Borrar',
     footer: 'Servido por wsclean. Los nombres y significados vienen del registro de códigos de cierre de wsclean (/codes.json).',
+    unavailable: 'no disponible en este servidor',
     yes: 'sí', no: 'no', bytes: 'bytes', not_open: 'Sin conexión: pulsa Conectar primero.',
     bad_hex: 'No es hexadecimal: escribe bytes como "de ad be ef".', connecting: 'conectando a',
     sent: 'enviado', received: 'recibido', binary: 'binario', no_registry: 'registro no disponible',
@@ -99,6 +101,7 @@ const UI = {
     result_h: 'Último CloseEvent', ready_state: 'readyState', name: 'nome', meaning: 'significado',
     error_fired: 'evento error disparado', timeline_h: 'Linha do tempo', clear: 'Limpar',
     footer: 'Servido pelo wsclean. Nomes e significados vêm do registro de códigos de fechamento do wsclean (/codes.json).',
+    unavailable: 'indisponível neste servidor',
     yes: 'sim', no: 'não', bytes: 'bytes', not_open: 'Sem conexão: clique em Conectar primeiro.',
     bad_hex: 'Não é hexadecimal: escreva bytes como "de ad be ef".', connecting: 'conectando a',
     sent: 'enviado', received: 'recebido', binary: 'binário', no_registry: 'registro indisponível',
@@ -130,6 +133,7 @@ const UI = {
     result_h: 'Dernier CloseEvent', ready_state: 'readyState', name: 'nom', meaning: 'signification',
     error_fired: 'événement error déclenché', timeline_h: 'Chronologie', clear: 'Effacer',
     footer: 'Servi par wsclean. Les noms et significations viennent du registre des codes de fermeture de wsclean (/codes.json).',
+    unavailable: 'absent de ce serveur',
     yes: 'oui', no: 'non', bytes: 'octets', not_open: 'Pas de connexion : cliquez d\'abord sur Se connecter.',
     bad_hex: 'Pas de l\'hexadécimal : écrivez des octets comme « de ad be ef ».', connecting: 'connexion à',
     sent: 'envoyé', received: 'reçu', binary: 'binaire', no_registry: 'registre indisponible',
@@ -165,6 +169,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   lang: 'en',
+  available: null, // scenario paths the server offers (GET /scenarios.json); null: unknown
   registry: null, // rows from /codes.json
   ws: null,
   seq: 0,
@@ -237,6 +242,11 @@ function applyLanguage() {
     const o = document.createElement('option');
     o.value = s.id;
     o.textContent = SCENARIO_LABEL[s.id];
+    // A scenario this server does not offer stays listed, greyed out, so the page tells the truth.
+    if (s.path !== '/' && state.available && !state.available.includes(s.path)) {
+      o.disabled = true;
+      o.textContent += ` (${t('unavailable')})`;
+    }
     sel.append(o);
   }
   sel.value = current;
@@ -404,10 +414,20 @@ function doClose() {
   setReadyState();
 }
 
+async function loadScenarios() {
+  try {
+    const res = await fetch('/scenarios.json', { cache: 'no-store' });
+    if (res.ok) state.available = (await res.json()).scenarios || [];
+  } catch (e) {
+    state.available = null; // another server: offer everything
+  }
+}
+
 function init() {
   state.lang = pickLanguage();
   applyLanguage();
   loadRegistry(state.lang).then(rerenderResult);
+  loadScenarios().then(applyLanguage);
 
   $('lang').addEventListener('change', async () => {
     state.lang = $('lang').value;

@@ -342,6 +342,16 @@ async function drivePlayground(page, base) {
   check(row4000 && row4000.description, '/codes.json?lang=fr has a description for 4000', row4000);
 
   await page.goto(`http://${base}/?lang=fr`);
+  // The scenario list offers what /scenarios.json says this server has; the rest is disabled.
+  const offered = (await (await fetch(`http://${base}/scenarios.json`)).json()).scenarios;
+  await page.waitForFunction(() => document.querySelectorAll('#scenario option:disabled').length > 0 ||
+    document.querySelectorAll('#scenario option').length > 0, null, { timeout: 5000 });
+  await page.waitForTimeout(200); // the list is rebuilt once /scenarios.json arrives
+  const options = await page.evaluate(() => Array.from(document.querySelectorAll('#scenario option'),
+    (o) => ({ path: o.textContent.trim().split(/\s+/)[1], disabled: o.disabled })));
+  const wrong = options.filter((o) => o.path !== '/' && o.disabled === offered.includes(o.path.split('?')[0]));
+  check(options.length === 14 && wrong.length === 0, `playground: scenarios offered = /scenarios.json (${offered.length})`,
+    { offered, wrong });
   await page.selectOption('#scenario', 'close');
   await page.fill('#sc-code', '4000');
   await page.fill('#sc-reason', 'au revoir');

@@ -102,7 +102,8 @@ static void serve_usage(FILE *out) {
       "\n"
       "Serves a WebSocket echo on ws://HOST:PORT/ and the CloseEvent playground page on\n"
       "http://HOST:PORT/ (default 127.0.0.1:9001), plus GET /codes.json?lang=en|es|pt|fr (the\n"
-      "close-code registry, as `wsclean codes all --json`).\n"
+      "close-code registry, as `wsclean codes all --json`) and GET /scenarios.json (the scenario\n"
+      "paths below that this server answers).\n"
       "\n"
       "  --host ADDR          address to bind (default 127.0.0.1)\n"
       "  --port N             port (default 9001; 0: any free port, printed at start)\n"
@@ -310,15 +311,30 @@ static void send_codes_json(ws_http_exchange *x, const ws_http_request *req) {
   free(buf); /* open_memstream's buffer belongs to the C library */
 }
 
+/* The scenario paths this server answers (none when --scenarios is off), so that the page can
+ * offer exactly those: {"scenarios":["/close",...]}. */
+static void send_scenarios_json(ws_http_exchange *x, const serve_opts *o) {
+  char buf[1024];
+  size_t n = (size_t)snprintf(buf, sizeof(buf), "{\"scenarios\":[");
+  for (size_t i = 0; o->scenarios == 1 && i < sizeof(SCENARIOS) / sizeof(SCENARIOS[0]); i++)
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\"%s\"", i ? "," : "", SCENARIOS[i].path);
+  n += (size_t)snprintf(buf + n, sizeof(buf) - n, "]}\n");
+  ws_http_respond(x, 200, "application/json; charset=utf-8", buf, n);
+}
+
 static void on_http(ws_server *srv, ws_http_exchange *x, const ws_http_request *req, void *ud) {
   (void)srv;
-  (void)ud;
+  serve_loop *sl = ud;
   if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0) {
     ws_http_respond(x, 405, "text/plain", "GET only\n", 9);
     return;
   }
   if (req->path_len == 11 && memcmp(req->path, "/codes.json", 11) == 0) {
     send_codes_json(x, req);
+    return;
+  }
+  if (req->path_len == 15 && memcmp(req->path, "/scenarios.json", 15) == 0) {
+    send_scenarios_json(x, sl->o);
     return;
   }
   const wscli_asset *a = wscli_asset_find(req->path, req->path_len);
