@@ -362,7 +362,7 @@ int rawws_open(rawws *w, const rawws_url *u, const char *origin, int timeout_ms,
     return -1;
   }
   /* RFC 6455 4.2.2: accept = base64(SHA-1(key + GUID)). */
-  char cat[64];
+  char cat[sizeof(WS_GUID) + 32]; /* the key is 24 base64 characters */
   snprintf(cat, sizeof(cat), "%s%s", key, WS_GUID);
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1((const unsigned char *)cat, strlen(cat), digest);
