@@ -206,7 +206,8 @@ static void on_close(const ws_event *ev, void *ud) {
     printf("{\"type\":\"close\",\"code\":%u,\"reason\":", code);
     wscli_json_str(stdout, reason, rlen);
     printf(",\"wasClean\":%s,\"initiator\":\"%s\",\"codeSent\":%u,\"codeReceived\":%u,\"error\":",
-           clean ? "true" : "false", who, d ? d->code_sent : 0, d ? d->code_received : 0);
+           clean ? "true" : "false", who, d ? (unsigned)d->code_sent : 0u,
+           d ? (unsigned)d->code_received : 0u);
     if (d && d->error)
       printf("\"%s\"", ws_errname(d->error));
     else

@@ -97,6 +97,8 @@ static int send_close(probe *p, bool with_code, uint16_t code, const void *reaso
   }
   if (rlen > sizeof(body) - n)
     rlen = sizeof(body) - n;
+  /* n is 0 or 2 and rlen was clamped to the room left. */
+  // cppcheck-suppress pointerOutOfBoundsCond
   memcpy(body + n, reason, rlen);
   n += rlen;
   return rawws_send(p->w, FIN | OP_CLOSE, true, body, n);

@@ -184,7 +184,7 @@ static void log_close(const conn_rec *c, const ws_close_event *ce) {
   fprintf(stderr, " wasClean=%s initiator=%s sent=%u received=%u error=%s duration_ms=%llu\n",
           ws_close_event_was_clean(ce) ? "true" : "false",
           d ? WHO[d->initiator <= WS_CLOSER_REMOTE ? d->initiator : 0] : "none",
-          d ? d->code_sent : 0, d ? d->code_received : 0,
+          d ? (unsigned)d->code_sent : 0u, d ? (unsigned)d->code_received : 0u,
           d && d->error ? ws_errname(d->error) : "-",
           d ? (unsigned long long)d->duration_ms : 0ull);
 }
