@@ -8,8 +8,6 @@
  */
 #include "commands.h"
 
-#ifdef WSCLI_HAVE_API
-
 #include <errno.h>
 #include <poll.h>
 #include <sys/signalfd.h>
@@ -516,5 +514,3 @@ int ws_cmd_connect(int argc, char **argv) {
     close(sfd);
   return c.exit_code;
 }
-
-#endif /* WSCLI_HAVE_API */

@@ -7,8 +7,6 @@
  */
 #include "commands.h"
 
-#ifdef WSCLI_HAVE_API
-
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -395,5 +393,3 @@ int ws_cmd_proxy(int argc, char **argv) {
     close(sfd);
   return WS_EXIT_OK;
 }
-
-#endif /* WSCLI_HAVE_API */

@@ -1,11 +1,7 @@
 /* wsclean serve — a WebSocket echo server, the CloseEvent playground page and the scenario
  * endpoints that make a server end a connection in each way the close-code table describes.
- *
- * Built only once the browser-shaped server API (wsclean/wsclean.h, src/api) is in the tree.
  */
 #include "commands.h"
-
-#ifdef WSCLI_HAVE_API
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -566,5 +562,3 @@ int ws_cmd_serve(int argc, char **argv) {
     fprintf(stderr, "wsclean serve: stopped\n");
   return rc;
 }
-
-#endif /* WSCLI_HAVE_API */

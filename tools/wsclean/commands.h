@@ -25,20 +25,11 @@ void ws_cli_codes_json(FILE *out, ws_close_lang lang);
 /* wsclean probe URL [--json] [--timeout MS] [--origin O] [--ca F | --insecure] */
 int ws_cmd_probe(int argc, char **argv);
 
-/* serve, connect and proxy stand on the browser-shaped API (wsclean/wsclean.h, src/api): they
- * are built once that header is in the tree. */
-#if defined(__has_include)
-#if __has_include("wsclean/wsclean.h")
-#define WSCLI_HAVE_API 1
-#endif
-#endif
-#ifdef WSCLI_HAVE_API
 /* wsclean serve [--host H] [--port N] [--verbose] ... (see --help) */
 int ws_cmd_serve(int argc, char **argv);
 /* wsclean connect URL [--json] [--echo] ... (see --help) */
 int ws_cmd_connect(int argc, char **argv);
 /* wsclean proxy --listen [HOST:]PORT --to ws://UPSTREAM */
 int ws_cmd_proxy(int argc, char **argv);
-#endif
 
 #endif
