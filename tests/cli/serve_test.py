@@ -2,6 +2,7 @@
 """wsclean serve, connect and proxy, end to end on loopback: every event line of
 `connect --json`, its exit status, what `serve --verbose` logged, the limits and the signals.
 usage: serve_test.py WSCLEAN_BINARY        exit 77 (skipped) while `wsclean serve` is absent."""
+import atexit
 import json
 import os
 import re
@@ -14,6 +15,14 @@ import time
 
 WSCLEAN = sys.argv[1]
 results = []
+started = []  # every long-running process, killed at exit if a failure left it running
+
+
+@atexit.register
+def _cleanup():
+    for p in started:
+        if p.poll() is None:
+            p.kill()
 
 
 def check(cond, desc, detail=""):
@@ -28,6 +37,7 @@ class Tool:
 
     def __init__(self, *args, url_re=r"://127\.0\.0\.1:(\d+)/"):
         self.p = subprocess.Popen([WSCLEAN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(self.p)
         os.set_blocking(self.p.stdout.fileno(), False)
         os.set_blocking(self.p.stderr.fileno(), False)
         self.out, self.err = "", ""
