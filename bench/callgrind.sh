@@ -30,7 +30,7 @@ if [ ! -f "$cg/build.ninja" ]; then
   cmake -S "$here/.." -B "$cg" -G Ninja ${cc:+-DCMAKE_C_COMPILER="$cc"} -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS=-gdwarf-4 -DWS_TESTS=OFF >/dev/null || exit 1
 fi
-cmake --build "$cg" --target bench_micro_echo bench_loadgen >/dev/null || exit 1
+cmake --build "$cg" --target bench_micro_echo bench_loadgen >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; exit 1; }
 cmake --build "$cg" --target wsclean-cli >/dev/null 2>&1 || true
 micro="$cg/bench/bench_micro_echo"
 loadgen="$cg/bench/bench_loadgen"
@@ -63,25 +63,32 @@ else
 fi
 
 if [ -x "$build/wsclean" ] && "$build/wsclean" serve --help >/dev/null 2>&1; then
-  server_ir() { # MESSAGES -> Ir of the whole server process
+  server_ir() { # MESSAGES [LOADGEN ARGS...] -> Ir of the whole server process
     local port=$((25000 + RANDOM % 500)) f="$tmp/srv.$RANDOM"
     timeout 300 valgrind --tool=callgrind --callgrind-out-file="$f" \
       "$build/wsclean" serve --port "$port" --quiet >/dev/null 2>&1 &
     local pid=$!
     for _ in $(seq 1 200); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.05; done
-    timeout 120 "$loadgen" --port "$port" --conns 1 --inflight 1 --size 20 --messages "$1" \
-      --warmup 0 --timeout 100 >/dev/null 2>&1
+    local n=$1
+    shift
+    timeout 120 "$loadgen" --port "$port" --conns 1 --inflight 1 --messages "$n" \
+      --warmup 0 --timeout 100 "$@" >/dev/null 2>&1
     kill -TERM "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     awk '/^(summary|totals):/ {print $2; exit}' "$f"
   }
-  a=$(server_ir 2000)
-  b=$(server_ir 22000)
-  if [ -n "$a" ] && [ -n "$b" ]; then
-    echo "| wsclean serve, whole process (1 conn, one in flight) | 20 B | $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", (b - a) / 20000 }') |"
-  else
-    echo "| wsclean serve | 20 B | run failed (does the server write its callgrind file on SIGTERM?) |"
-  fi
+  for spec in "20 2000 22000 --size 20" "65536 200 2200 --size 65536 --binary"; do
+    set -- $spec
+    size=$1 m1=$2 m2=$3
+    shift 3
+    a=$(server_ir "$m1" "$@")
+    b=$(server_ir "$m2" "$@")
+    if [ -n "$a" ] && [ -n "$b" ]; then
+      echo "| wsclean serve, whole process, user space (1 conn, one in flight) | $size B | $(awk -v a="$a" -v b="$b" -v n="$((m2 - m1))" 'BEGIN { printf "%.0f", (b - a) / n }') |"
+    else
+      echo "| wsclean serve | $size B | run failed (does the server write its callgrind file on SIGTERM?) |"
+    fi
+  done
 else
   echo "| wsclean serve | - | not there yet (BUILD/wsclean serve) |"
 fi
