@@ -10,7 +10,8 @@
 #                         order rotating from round to round
 #   BENCH_QUICK=1         smoke run (~1 minute): 1 round, 1 s per workload, 1000 idle connections
 #   BENCH_SERVERS="..."   subset of: wsclean bun lws node python (default: all that are present)
-#   BENCH_WORKLOADS="..." subset of: idle echo20 pipe20 echo64k echo1m churn
+#   BENCH_WORKLOADS="..." subset of: idle echo20 pipe20 echo64k echo1m churn, plus echo20x1000
+#                         (1000 conns x 20 B, one in flight; not in the default set)
 #   BENCH_SECONDS=3       measured seconds per echo/churn workload (after 0.5 s warm-up)
 #   BENCH_IDLE_CONNS=10000
 #   BENCH_OUT=DIR         where raw.txt and results.md go (default BUILD_DIR/bench-results)
@@ -104,6 +105,7 @@ wl_args() {
   case $1 in
     idle) echo --mode idle --conns "$idle_conns" --addrs 4 --hold 0.5 --timeout 90 ;;
     echo20) echo --conns 100 --inflight 1 --size 20 "${common[@]}" ;;
+    echo20x1000) echo --conns 1000 --inflight 1 --size 20 "${common[@]}" ;;
     pipe20) echo --conns 100 --inflight 16 --size 20 "${common[@]}" ;;
     echo64k) echo --conns 1 --inflight 1 --size 65536 --binary "${common[@]}" ;;
     echo1m) echo --conns 1 --inflight 1 --size 1048576 --binary "${common[@]}" ;;

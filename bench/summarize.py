@@ -13,6 +13,7 @@ WORKLOADS = [
     # id, title, metric key, unit, higher is better
     ("idle", "server memory per idle connection", "bytes_per_conn", "B", False),
     ("echo20", "100 conns x 20 B, one in flight each", "rate", "msg/s", True),
+    ("echo20x1000", "1000 conns x 20 B, one in flight each", "rate", "msg/s", True),
     ("pipe20", "100 conns x 20 B, 16 frames per write", "rate", "msg/s", True),
     ("echo64k", "1 conn x 64 KiB binary echo", "MBps", "MB/s", True),
     ("echo1m", "1 conn x 1 MiB binary echo", "MBps", "MB/s", True),
@@ -179,7 +180,7 @@ def main():
         cv = [float(r["client_us_per_msg"]) for r in runs if r.get("workload") == wid and "client_us_per_msg" in r]
         cells.append("%.2f" % statistics.median(cv) if cv else "-")
         out.append("| %s | %s |" % (wid, " | ".join(cells)))
-    lat_rows = [w for w in ran if w[0] in ("echo20", "echo64k", "echo1m")]
+    lat_rows = [w for w in ran if w[0] in ("echo20", "echo20x1000", "echo64k", "echo1m")]
     if lat_rows:
         out.append("")
         out.append("Round-trip latency with one message in flight per connection, median over rounds of"
