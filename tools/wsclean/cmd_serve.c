@@ -201,10 +201,14 @@ static void on_message(const ws_event *ev, void *ud) {
     ws_close_with(c->ws, WS_CLOSE_UNSUPPORTED_DATA, "this endpoint takes text only");
     return;
   }
-  if (binary)
-    ws_send_binary(c->ws, data, len);
-  else
-    ws_send_text(c->ws, (const char *)data, len);
+  int rc = binary ? ws_send_binary(c->ws, data, len) : ws_send_text(c->ws, (const char *)data, len);
+  if (rc != WS_OK) {
+    /* The echo could not be queued (send queue at its cap while the peer is not reading):
+     * say so with 1011 rather than drop a message silently. */
+    if (c->sl->o->verbosity >= 1)
+      fprintf(stderr, "wsclean serve: echo failed: %s\n", ws_strerror(rc));
+    ws_close_with(c->ws, WS_CLOSE_INTERNAL_ERROR, "echo failed: send queue full");
+  }
 }
 
 static void on_close(const ws_event *ev, void *ud) {
@@ -519,6 +523,11 @@ int ws_cmd_serve(int argc, char **argv) {
     so.http_ud = sl;
     so.conn.max_message_size = o.max_message;
     so.conn.max_frame_size = o.max_message;
+    /* An echo server must be able to queue a message of the largest size it accepts, plus what
+     * is still in flight: twice the message limit, and never below the library's 16 MiB. */
+    if (o.max_message <= (SIZE_MAX - (1u << 20)) / 2 &&
+        2 * o.max_message + (1u << 20) > so.conn.send_queue_limit)
+      so.conn.send_queue_limit = (size_t)(2 * o.max_message + (1u << 20));
     so.conn.text_only = o.text_only;
     so.conn.binary_only = o.binary_only;
     so.conn.idle_timeout_ms = o.idle_timeout_ms;
