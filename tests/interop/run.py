@@ -686,7 +686,7 @@ async def group_examples(a):
     out, _ = await asyncio.wait_for(cli.communicate(), 10)
     text = out.decode()
     check("examples: client <-> echo_server message", "message: hello there" in text, text)
-    check("examples: client sees close 1000 clean", 'close: code 1000 reason "" wasClean true' in text, text)
+    check("examples: client sees close 1000 clean", 'close: code 1000 reason "done" wasClean true' in text, text)
     r = await py_client("ws://127.0.0.1:%d/echo" % port, {"op": "echo", "sizes": [0, 5, 70000]})
     check("examples: python client <-> echo_server", r.get("echo") == "ok" and r.get("code") == 1000, repr(r))
     srv.kill()
