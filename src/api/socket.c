@@ -1,6 +1,6 @@
 /* The browser-shaped WebSocket object: the client (ws_open) and the per-connection object the
  * server hands out. It glues a ws__sock (loop), a handshake (proto) and a ws_conn (proto), and
- * turns the conn's callbacks into DOM events in the WHATWG order. docs/internals/api.md. */
+ * turns the conn's callbacks into DOM events in the WHATWG order. docs/internals/loop.md. */
 #include "api/api.h"
 
 #include "base/alloc.h"

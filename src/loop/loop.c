@@ -50,8 +50,9 @@ struct ws_loop {
 
   ws__flush *flush_head;
   ws__deferred *defer_head, *defer_tail;
-  ws__io *again[16]; /* ios with undelivered input; a short list is enough, overflow waits */
-  int nagain;
+  /* ios with input decrypted but not delivered (TLS): called again next turn. "batch" is the
+   * list being run this turn, "next" collects marks for the following one. */
+  ws__io *again_next_head, *again_batch;
 
   long refs;
   uint8_t *rbuf;
@@ -225,19 +226,30 @@ int ws__io_set(ws_loop *l, ws__io *io, uint32_t want) {
   return ws__backend_ctl(l->be, io, want);
 }
 
+static void again_remove(ws__io **head, ws__io *io) {
+  for (ws__io **p = head; *p; p = &(*p)->again_next)
+    if (*p == io) {
+      *p = io->again_next;
+      break;
+    }
+}
+
 void ws__io_stop(ws_loop *l, ws__io *io) {
   ws__backend_del(l->be, io);
-  for (int i = 0; i < l->nagain; i++)
-    if (l->again[i] == io)
-      l->again[i] = NULL;
+  if (io->again) {
+    again_remove(&l->again_next_head, io);
+    again_remove(&l->again_batch, io);
+    io->again = false;
+    io->again_next = NULL;
+  }
 }
 
 void ws__again_mark(ws_loop *l, ws__io *io) {
-  for (int i = 0; i < l->nagain; i++)
-    if (l->again[i] == io)
-      return;
-  if (l->nagain < (int)(sizeof l->again / sizeof l->again[0]))
-    l->again[l->nagain++] = io;
+  if (io->again)
+    return;
+  io->again = true;
+  io->again_next = l->again_next_head;
+  l->again_next_head = io;
 }
 
 /* ---- end of turn ------------------------------------------------------------------------ */
@@ -423,7 +435,7 @@ static bool posts_pending(ws_loop *l) {
 }
 
 int ws_loop_next_timeout(ws_loop *l) {
-  if (l->nagain > 0 || l->flush_head || l->defer_head)
+  if (l->again_next_head || l->flush_head || l->defer_head)
     return 0;
   if (l->nheap == 0)
     return -1;
@@ -444,17 +456,19 @@ int ws_loop_run_once(ws_loop *l, int timeout_ms) {
     return rc;
   l->now = ws__clock_ms();
   /* Inputs that TLS decrypted but the shared buffer could not take last turn. */
-  int nagain = l->nagain;
-  ws__io *again[16];
-  memcpy(again, l->again, sizeof again);
-  l->nagain = 0;
-  for (int i = 0; i < nagain; i++)
-    if (again[i])
-      again[i]->cb(again[i], WS__IO_READ);
+  l->again_batch = l->again_next_head;
+  l->again_next_head = NULL;
+  while (l->again_batch) {
+    ws__io *io = l->again_batch;
+    l->again_batch = io->again_next;
+    io->again = false;
+    io->again_next = NULL;
+    io->cb(io, WS__IO_READ);
+  }
   run_timers(l);
   run_flush(l);
   run_deferred(l);
-  return l->refs > 0 || l->nagain > 0 || posts_pending(l);
+  return l->refs > 0 || l->again_next_head || posts_pending(l);
 }
 
 int ws_loop_run(ws_loop *l) {
@@ -464,7 +478,7 @@ int ws_loop_run(ws_loop *l) {
   for (;;) {
     if (atomic_exchange(&l->stop, false))
       break;
-    if (l->refs <= 0 && l->nagain == 0 && !posts_pending(l))
+    if (l->refs <= 0 && !l->again_next_head && !posts_pending(l))
       break;
     int rc = ws_loop_run_once(l, -1);
     if (rc < 0)

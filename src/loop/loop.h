@@ -27,6 +27,8 @@ struct ws__io {
   int fd;
   uint32_t want; /* WS__IO_READ | WS__IO_WRITE currently registered */
   bool registered;
+  bool again; /* on the loop's "read again" list (ws__again_mark) */
+  ws__io *again_next;
   ws__io_cb cb;
 };
 

@@ -101,8 +101,8 @@ static BIO_METHOD *bio_method_new(void) {
   return m;
 }
 
-/* The BIO_METHOD lives as long as the SSL (kept in ex_data-free style: in the BIO itself is not
- * possible, so the socket keeps it). */
+/* Each SSL gets its own BIO_METHOD (no process-wide state), kept in the SSL's app data and freed
+ * after the SSL in ws__sock_close. */
 static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server) {
   s->ssl = SSL_new(tls);
   BIO_METHOD *m = bio_method_new();
