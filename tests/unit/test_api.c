@@ -651,6 +651,35 @@ WS_TEST(slow_consumer_is_failed_with_1008_not_buffered_forever) {
   ws_loop_free(loop);
 }
 
+static int record_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  watch(ws, ud);
+  return 0;
+}
+
+WS_TEST(shutdown_deadline_cuts_a_peer_that_never_answers) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  ws_server *srv = ws_server_new(loop, &o, NULL);
+  rec r = {0};
+  ws_server_route(srv, "/", NULL, 0, record_conn, &r);
+  int fd = raw_upgrade(ws_server_port(srv), "/"); /* completes the upgrade, then reads nothing */
+  for (int i = 0; i < 300 && ws_server_connections(srv) == 0; i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(ws_server_connections(srv), 1);
+  uint64_t t0 = ws_loop_now(loop);
+  WS_CHECK_EQ_INT(ws_server_shutdown(srv, 1001, 300), WS_OK);
+  WS_CHECK_EQ_INT(ws_loop_run(loop), WS_OK); /* returns when the server has freed itself */
+  uint64_t took = ws_loop_now(loop) - t0;
+  WS_CHECK_EQ_STR(r.log, "open,error,close:1006:0");
+  WS_CHECK_EQ_INT(r.err, WS_ERR_SHUTDOWN);
+  WS_CHECK_MSG(took >= 250 && took < 2000, "took %llu ms", (unsigned long long)took);
+  close(fd);
+  ws_loop_free(loop);
+}
+
 WS_TEST(freeing_the_loop_cuts_open_sockets_and_servers_without_leaks) {
   harness h;
   h_init(&h, 0);
