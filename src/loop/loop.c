@@ -56,6 +56,7 @@ struct ws_loop {
 
   long refs;
   uint8_t *rbuf;
+  size_t rbuf_cap;    /* WS__RBUF_SIZE; tests shrink it to reach the partial-read paths */
   ws__handle handles; /* sentinel of the list of objects ws_loop_free must cut */
 };
 
@@ -380,6 +381,7 @@ ws_loop *ws_loop_new(const ws_allocator *alloc) {
     return NULL;
   }
   l->rbuf = ws__malloc(alloc, WS__RBUF_SIZE);
+  l->rbuf_cap = WS__RBUF_SIZE;
   l->be = ws__backend_new(alloc);
   l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (!l->rbuf || !l->be || l->wakefd < 0 ||
@@ -493,8 +495,12 @@ void ws__loop_ref(ws_loop *l) { l->refs++; }
 void ws__loop_unref(ws_loop *l) { l->refs--; }
 const ws_allocator *ws__loop_alloc(const ws_loop *l) { return l->alloc; }
 uint8_t *ws__loop_rbuf(ws_loop *l, size_t *cap) {
-  *cap = WS__RBUF_SIZE;
+  *cap = l->rbuf_cap;
   return l->rbuf;
+}
+
+void ws__loop_set_rbuf_cap(ws_loop *l, size_t cap) {
+  l->rbuf_cap = cap == 0 || cap > WS__RBUF_SIZE ? WS__RBUF_SIZE : cap;
 }
 
 void ws__handle_link(ws_loop *l, ws__handle *h, void (*cut)(ws__handle *h)) {

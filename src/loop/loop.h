@@ -99,6 +99,8 @@ void ws__loop_unref(ws_loop *loop);
 const ws_allocator *ws__loop_alloc(const ws_loop *loop);
 /* The shared read buffer (valid until the next read on this loop). */
 uint8_t *ws__loop_rbuf(ws_loop *loop, size_t *cap);
+/* Tests only: read at most cap bytes per read (0 restores 64 KiB). */
+void ws__loop_set_rbuf_cap(ws_loop *loop, size_t cap);
 /* Monotonic clock in ms (CLOCK_MONOTONIC), not cached. */
 uint64_t ws__clock_ms(void);
 /* Random bytes from getrandom(); never fails (falls back to /dev/urandom-free mixing of the
