@@ -45,7 +45,6 @@ struct ws_socket {
   char *protocol;
   char *extensions;
   void *user_data;
-  char detail[WS__DETAIL_MAX];
   /* server side */
   ws_server *srv;
   const ws__route *route;

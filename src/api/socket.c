@@ -125,8 +125,8 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws->events_done = true;
   ws->state = WS_CLOSED;
   ws__sock_close(&ws->sock);
-  if (detail != ws->detail)
-    snprintf(ws->detail, sizeof ws->detail, "%s", detail ? detail : "");
+  if (detail != ws->sock.detail) /* the socket's text buffer outlives the event */
+    snprintf(ws->sock.detail, sizeof ws->sock.detail, "%s", detail ? detail : "");
   if (ws->is_server) { /* the application never saw this socket */
     schedule_free(ws);
     return;
@@ -134,7 +134,7 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws_close_diag diag;
   memset(&diag, 0, sizeof diag);
   diag.error = err;
-  diag.detail = ws->detail;
+  diag.detail = ws->sock.detail;
   close_ev ce;
   memset(&ce, 0, sizeof ce);
   uint16_t code = err == WS_ERR_TLS_HANDSHAKE ? WS_CLOSE_TLS_HANDSHAKE : WS_CLOSE_ABNORMAL;
@@ -245,7 +245,7 @@ static void on_timer(ws__timer *t) {
     return;
   }
   if (ws->phase == WS__PH_CONNECT && ws->fail_err)
-    fail_before_open(ws, ws->fail_err, ws->detail); /* ws_open's connect failed at once */
+    fail_before_open(ws, ws->fail_err, ws->sock.detail); /* ws_open's connect failed at once */
   else if (ws->phase == WS__PH_CONNECT || ws->phase == WS__PH_HANDSHAKE)
     fail_before_open(ws, WS_ERR_HANDSHAKE_TIMEOUT, "the opening handshake timed out");
   else if (ws->phase == WS__PH_HTTP)
@@ -322,6 +322,10 @@ static void flush_cb(ws__flush *f) {
   if (ws->out_off < ws->out.len) {
     arm_timer(ws);
     return; /* the FIN must not overtake the 101 */
+  }
+  if (ws->out.data) { /* the 101 is out: give its buffer back */
+    ws__buf_free(&ws->out);
+    ws->out_off = 0;
   }
   switch (ws_conn_transport(c)) {
   case WS_TRANSPORT_KEEP:
@@ -415,6 +419,10 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     fail_before_open(ws, WS_ERR_NOMEM, "connection");
     return;
   }
+  /* Everything the handshake negotiated has been copied: an open connection keeps no head
+   * buffer (per-connection memory stays small while idle). */
+  ws_client_handshake_free(ws->chs);
+  ws->chs = NULL;
   fire_plain(ws, "open");
   if (ws->freeing)
     return;
@@ -443,6 +451,8 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     }
     touch(ws);
     ws__server_on_upgrade(ws->srv, ws, data + used, len - used);
+    ws_server_handshake_free(ws->shs); /* the request is no longer needed: see the client */
+    ws->shs = NULL;
     return;
   }
   ws__server_on_http(ws->srv, ws, rc);
@@ -594,7 +604,6 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   ws__tls_ctx_free(tls); /* the SSL holds its own reference */
   if (rc != WS_OK) {
     /* Network failures are events, not return values (WHATWG): report from the loop. */
-    snprintf(ws->detail, sizeof ws->detail, "%s", ws->sock.detail);
     ws->fail_err = rc;
     ws->handshake_deadline = ws_loop_now(loop);
   }
