@@ -3,6 +3,7 @@
 #include "loop/sock.h"
 #include "wstest.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -364,6 +365,31 @@ WS_TEST(reuse_port_lets_two_listeners_share_a_port) {
   close(a);
   if (b >= 0)
     close(b);
+}
+
+/* Embedding: another loop polls ws_loop_fd() and calls ws_loop_run_once(loop, 0). */
+static void count_post(ws_loop *l, void *ud) {
+  (void)l;
+  (*(int *)ud)++;
+}
+
+WS_TEST(embedding_through_the_epoll_fd) {
+  ws_loop *l = ws_loop_new(NULL);
+  int ran = 0;
+  struct pollfd p = {ws_loop_fd(l), POLLIN, 0};
+  WS_CHECK_EQ_INT(poll(&p, 1, 0), 0); /* nothing to do yet */
+  WS_CHECK_EQ_INT(ws_loop_next_timeout(l), -1);
+  WS_CHECK_EQ_INT(ws_loop_post(l, count_post, &ran), WS_OK);
+  WS_CHECK_EQ_INT(poll(&p, 1, 1000), 1); /* the eventfd made the epoll fd readable */
+  WS_CHECK(ws_loop_run_once(l, 0) >= 0);
+  WS_CHECK_EQ_INT(ran, 1);
+  ws_loop_set_timeout(l, 30, count_post, &ran);
+  int t = ws_loop_next_timeout(l);
+  WS_CHECK_MSG(t > 0 && t <= 30, "next timeout %d", t);
+  WS_CHECK_EQ_INT(poll(&p, 1, t + 5), 0); /* timers do not wake the fd: the host loop waits t */
+  WS_CHECK_EQ_INT(ws_loop_run_once(l, 0), 0);
+  WS_CHECK_EQ_INT(ran, 2);
+  ws_loop_free(l);
 }
 
 int main(void) { return ws_test_main(); }
