@@ -172,6 +172,24 @@ WS_API void *ws_user_data(const ws_socket *ws);
 WS_API int64_t ws_reconnect_delay(const ws_close_event *last, unsigned attempt, uint32_t min_ms,
                                   uint32_t max_ms, uint32_t random32);
 
+/* The same policy, automatic: keeps a connection to url, opening a new socket after each close
+ * with ws_reconnect_delay's backoff (min_ms/max_ms 0: 1000/30000; the count of attempts resets
+ * at every "open"). on_socket(r, ws, ud) is called for every new socket, before any of its
+ * events: set its handlers there. When the policy says stop (1002, 1003, 1008, clean 1000) or
+ * ws_reconnect_stop was called, on_socket is called one last time with ws NULL, and the helper
+ * frees itself. Returns NULL and *err as ws_open for a bad URL or protocols. */
+typedef struct ws_reconnect ws_reconnect;
+typedef void (*ws_reconnect_cb)(ws_reconnect *r, ws_socket *ws, void *ud);
+WS_API ws_reconnect *ws_reconnect_start(ws_loop *loop, const char *url,
+                                        const char *const *protocols, size_t num_protocols,
+                                        const ws_open_options *opts, uint32_t min_ms,
+                                        uint32_t max_ms, ws_reconnect_cb on_socket, void *ud,
+                                        int *err);
+/* Stop reconnecting. The current socket (if any) stays as it is (close it with ws_close if
+ * wanted); on_socket(r, NULL) follows from the loop once it has closed (at once if there is
+ * none). Idempotent until then. */
+WS_API void ws_reconnect_stop(ws_reconnect *r);
+
 /* ============================================================================================
  * Server
  * ========================================================================================== */

@@ -587,6 +587,85 @@ WS_TEST(two_loops_on_two_threads_share_a_port) {
   ws_loop_free(loop);
 }
 
+/* ---- automatic reconnection ---------------------------------------------------------------- */
+typedef struct {
+  int sockets, ended;
+  rec r[8];
+  int stop_after;
+} rc_state;
+
+static void rc_on_socket(ws_reconnect *r, ws_socket *ws, void *ud) {
+  rc_state *st = ud;
+  if (!ws) {
+    st->ended++;
+    return;
+  }
+  if (st->sockets < 8)
+    watch(ws, &st->r[st->sockets]);
+  if (++st->sockets == st->stop_after)
+    ws_reconnect_stop(r);
+}
+
+static int close_with_code(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  ws_close_with(ws, (uint16_t)(uintptr_t)ud, "bye");
+  return 0;
+}
+
+WS_TEST(reconnect_helper_retries_after_1011_and_gives_up_after_1008) {
+  static const struct {
+    uint16_t server_code;
+    int stop_after;
+    int want_sockets;
+  } rows[] = {{1011, 3, 3}, {1008, 0, 1}, {1001, 2, 2}};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    ws_loop *loop = ws_loop_new(NULL);
+    ws_server_options o;
+    ws_server_options_init(&o);
+    o.host = "127.0.0.1";
+    ws_server *srv = ws_server_new(loop, &o, NULL);
+    ws_server_route(srv, "*", NULL, 0, close_with_code, (void *)(uintptr_t)rows[i].server_code);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+    rc_state st;
+    memset(&st, 0, sizeof st);
+    st.stop_after = rows[i].stop_after;
+    int err = 0;
+    ws_reconnect *r = ws_reconnect_start(loop, url, NULL, 0, NULL, 10, 20, rc_on_socket, &st, &err);
+    WS_CHECK(r != NULL);
+    for (int t = 0; t < 500 && st.ended == 0; t++)
+      ws_loop_run_once(loop, 10);
+    WS_CHECK_MSG(st.sockets == rows[i].want_sockets, "row %zu: %d sockets", i, st.sockets);
+    WS_CHECK_EQ_INT(st.ended, 1);
+    for (int k = 0; k < st.sockets && k < 8; k++)
+      WS_CHECK_MSG(st.r[k].code == rows[i].server_code, "row %zu socket %d: %s", i, k, st.r[k].log);
+    ws_server_shutdown(srv, 1001, 100);
+    for (int t = 0; t < 300 && ws_loop_run_once(loop, 10) > 0; t++) {
+    }
+    ws_loop_free(loop);
+  }
+  {
+    /* Freeing the loop while the helper waits for its next attempt frees the helper too. */
+    ws_loop *l2 = ws_loop_new(NULL);
+    rc_state st;
+    memset(&st, 0, sizeof st);
+    ws_reconnect_start(l2, "ws://127.0.0.1:1/", NULL, 0, NULL, 5000, 5000, rc_on_socket, &st, NULL);
+    for (int t = 0; t < 50 && st.r[0].closes == 0; t++)
+      ws_loop_run_once(l2, 10);
+    WS_CHECK_EQ_INT(st.r[0].code, 1006); /* refused: a retry is now 2.5-5 s away */
+    ws_loop_free(l2);                    /* ASan: nothing leaks */
+    WS_CHECK_EQ_INT(st.ended, 0);
+  }
+  int err = 0;
+  WS_CHECK(ws_reconnect_start(NULL, "ws://x/", NULL, 0, NULL, 0, 0, rc_on_socket, NULL, &err) ==
+           NULL);
+  ws_loop *loop = ws_loop_new(NULL);
+  WS_CHECK(ws_reconnect_start(loop, "ftp://x/", NULL, 0, NULL, 0, 0, rc_on_socket, NULL, &err) ==
+           NULL);
+  WS_CHECK_EQ_INT(err, WS_ERR_URL_SCHEME);
+  ws_loop_free(loop);
+}
+
 /* ---- backpressure and teardown ----------------------------------------------------------- */
 static int raw_upgrade(uint16_t port, const char *path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
