@@ -60,11 +60,12 @@ WS_API void ws_loop_stop(ws_loop *loop);
  * WS_ERR_NOMEM; WS_ERR_CLOSED once ws_loop_free has started. Functions posted but not yet run
  * when the loop is freed are dropped without being called. */
 WS_API int ws_loop_post(ws_loop *loop, ws_loop_fn fn, void *ud);
-/* The loop's monotonic clock in ms (CLOCK_MONOTONIC), as of the start of the current turn. */
+/* The loop's monotonic clock in ms (CLOCK_MONOTONIC). Inside callbacks: the time the turn's
+ * wait ended, the same for every callback of the turn; outside the loop: the clock now. */
 WS_API uint64_t ws_loop_now(const ws_loop *loop);
-/* setTimeout: call fn(loop, ud) once, after delay_ms (0..2^31 ms). Timers with the same
- * deadline fire in the order they were set. Returns an id > 0, or 0 on allocation failure.
- * A pending timer keeps ws_loop_run running. */
+/* setTimeout: call fn(loop, ud) once, delay_ms (0..2^31 ms) after ws_loop_now(). Timers with the
+ * same deadline fire in the order they were set. Returns an id > 0, or 0 on allocation failure. A
+ * pending timer keeps ws_loop_run running. */
 WS_API uint64_t ws_loop_set_timeout(ws_loop *loop, uint32_t delay_ms, ws_loop_fn fn, void *ud);
 /* clearTimeout: WS_ERR_NOT_FOUND if id is unknown, already fired or cleared. O(number of
  * pending app timers). */

@@ -41,6 +41,7 @@ struct ws_loop {
   uint64_t timer_seq;
   uint64_t next_app_timer_id;
   uint64_t now;
+  bool in_turn; /* inside ws_loop_run_once: `now` is the turn's start; outside it is stale */
 
   pthread_mutex_t mu; /* guards posts_head/posts_tail/closed */
   post_node *posts_head, *posts_tail;
@@ -189,7 +190,7 @@ uint64_t ws_loop_set_timeout(ws_loop *l, uint32_t delay_ms, ws_loop_fn fn, void 
   a->id = ++l->next_app_timer_id;
   a->fn = fn;
   a->ud = ud;
-  if (ws__timer_start_at(l, &a->t, l->now + delay_ms) != WS_OK) {
+  if (ws__timer_start_at(l, &a->t, ws_loop_now(l) + delay_ms) != WS_OK) {
     ws__free(l->alloc, a);
     return 0;
   }
@@ -453,10 +454,12 @@ int ws_loop_run_once(ws_loop *l, int timeout_ms) {
   int t = ws_loop_next_timeout(l);
   if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
     t = timeout_ms;
-  int rc = ws__backend_poll(l->be, t);
-  if (rc < 0)
+  l->in_turn = true;
+  int rc = ws__backend_poll(l->be, t, &l->now);
+  if (rc < 0) {
+    l->in_turn = false;
     return rc;
-  l->now = ws__clock_ms();
+  }
   /* Inputs that TLS decrypted but the shared buffer could not take last turn. */
   l->again_batch = l->again_next_head;
   l->again_next_head = NULL;
@@ -470,6 +473,7 @@ int ws_loop_run_once(ws_loop *l, int timeout_ms) {
   run_timers(l);
   run_flush(l);
   run_deferred(l);
+  l->in_turn = false;
   return l->refs > 0 || l->again_next_head || posts_pending(l);
 }
 
@@ -489,7 +493,10 @@ int ws_loop_run(ws_loop *l) {
   return WS_OK;
 }
 
-uint64_t ws_loop_now(const ws_loop *l) { return l->now; }
+/* Inside a turn every caller sees the same time (the turn's start, as libuv's uv_now); outside
+ * one (setting up before ws_loop_run, after it returned) the cached time may be old, so the
+ * clock is read: a 50 ms timer set then really waits 50 ms. */
+uint64_t ws_loop_now(const ws_loop *l) { return l->in_turn ? l->now : ws__clock_ms(); }
 
 void ws__loop_ref(ws_loop *l) { l->refs++; }
 void ws__loop_unref(ws_loop *l) { l->refs--; }

@@ -115,9 +115,10 @@ int ws__backend_fd(const ws__backend *b);
 /* old/want are WS__IO_* masks; old 0 and !registered means add. */
 int ws__backend_ctl(ws__backend *b, ws__io *io, uint32_t want);
 void ws__backend_del(ws__backend *b, ws__io *io);
-/* Wait up to timeout_ms (-1: forever); calls io->cb for each ready io. Returns the number of
- * ready descriptors or a negative ws_err. */
-int ws__backend_poll(ws__backend *b, int timeout_ms);
+/* Wait up to timeout_ms (-1: forever), store the clock in *now once the wait is over (so the
+ * callbacks see the time they run at, not the time the wait began), then call io->cb for each
+ * ready io. Returns the number of ready descriptors or a negative ws_err. */
+int ws__backend_poll(ws__backend *b, int timeout_ms, uint64_t *now);
 /* Forget a pointer that the current poll batch may still hold (an io stopped by a callback). */
 void ws__backend_forget(ws__backend *b, ws__io *io);
 
