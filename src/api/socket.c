@@ -227,8 +227,10 @@ static void check_slow_consumer(ws_socket *ws) {
   }
   if (ws->over_since == 0)
     ws->over_since = now;
-  else if (now - ws->over_since >= ms)
+  else if (now - ws->over_since >= ms) {
+    ws__socket_clock(ws);
     ws_conn_fail(ws->conn, WS_ERR_SLOW_CONSUMER, WS_CLOSE_POLICY_VIOLATION);
+  }
 }
 
 static void on_timer(ws__timer *t) {
@@ -257,9 +259,10 @@ void ws__socket_start_timer(ws_socket *ws) { arm_timer(ws); }
 /* ---- writing (once per turn) ------------------------------------------------------------ */
 static void transport_gone(ws_socket *ws, int err, const char *detail) {
   ws__sock_close(&ws->sock);
-  if (ws->conn)
+  if (ws->conn) {
+    ws__socket_clock(ws);
     ws_conn_transport_closed(ws->conn, err, detail); /* fires error/close; may schedule free */
-  else
+  } else
     fail_before_open(ws, err, detail);
 }
 
@@ -468,6 +471,7 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
       client_handshake_read(ws, data, len);
     return;
   case WS__PH_OPEN:
+    ws__socket_clock(ws);
     (void)ws_conn_recv(ws->conn, data, len);
     touch(ws);
     return;
@@ -479,6 +483,7 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
 static void sock_eof(ws__sock *s) {
   ws_socket *ws = s->owner;
   if (ws->phase == WS__PH_OPEN) {
+    ws__socket_clock(ws);
     ws_conn_eof(ws->conn);
     touch(ws);
   } else if (ws->phase == WS__PH_HTTP) {
@@ -630,6 +635,7 @@ static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (!ws->conn)
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  ws__socket_clock(ws);
   int rc = ws_conn_send(ws->conn, op, data, len);
   if (rc == WS_ERR_STATE)
     return WS_OK; /* WHATWG: after close() the data is dropped, counted in bufferedAmount */
@@ -653,6 +659,7 @@ int ws_ping(ws_socket *ws, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (!ws->conn)
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  ws__socket_clock(ws);
   int rc = ws_conn_ping(ws->conn, data, len);
   touch(ws);
   return rc;
@@ -677,6 +684,7 @@ static int close_common(ws_socket *ws, uint16_t code, const char *reason) {
   /* A reason without a code means 1000 (WHATWG close() step 4); neither: an empty body. */
   if (code == 0 && reason)
     code = WS_CLOSE_NORMAL;
+  ws__socket_clock(ws);
   int rc = ws_conn_close(ws->conn, code, reason, rl);
   touch(ws);
   return rc;

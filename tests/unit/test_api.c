@@ -587,6 +587,51 @@ WS_TEST(two_loops_on_two_threads_share_a_port) {
   ws_loop_free(loop);
 }
 
+/* A connection open for longer than the close timeout must still get its full close timeout
+ * when it closes (the conn's clock is brought up to date before ws_close). */
+WS_TEST(close_after_a_long_idle_period_is_still_clean) {
+  for (int server_closes = 0; server_closes < 2; server_closes++) {
+    ws_loop *loop = ws_loop_new(NULL);
+    ws_server_options so;
+    ws_server_options_init(&so);
+    so.host = "127.0.0.1";
+    so.conn.close_timeout_ms = 150;
+    ws_server *srv = ws_server_new(loop, &so, NULL);
+    harness h;
+    memset(&h, 0, sizeof h);
+    h.loop = loop;
+    ws_server_route(srv, "*", NULL, 0, on_conn, &h);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+    ws_open_options o;
+    ws_open_options_init(&o);
+    o.conn.close_timeout_ms = 150;
+    rec r = {0};
+    ws_socket *ws = ws_open(loop, url, NULL, 0, &o, NULL);
+    watch(ws, &r);
+    h_run(&h, rec_opened, &r);
+    for (int i = 0; i < 100 && h.nconn == 0; i++)
+      ws_loop_run_once(loop, 10);
+    /* Idle for 400 ms, more than twice the close timeout, with no timer to move the clocks. */
+    usleep(400000);
+    if (server_closes)
+      ws_close(h.sws[0], 4000, "late");
+    else
+      ws_close(ws, 4000, "late");
+    h_run(&h, rec_closed, &r);
+    int zero = 0;
+    h_run(&h, srv_closed, &zero);
+    WS_CHECK_MSG(r.code == 4000 && r.clean, "server_closes=%d: client saw %s", server_closes,
+                 r.log);
+    WS_CHECK_MSG(h.srec[0].code == 4000 && h.srec[0].clean, "server_closes=%d: server saw %s",
+                 server_closes, h.srec[0].log);
+    ws_server_shutdown(srv, 1001, 100);
+    for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
+    }
+    ws_loop_free(loop);
+  }
+}
+
 /* ---- automatic reconnection ---------------------------------------------------------------- */
 typedef struct {
   int sockets, ended;
