@@ -636,17 +636,52 @@ def _c721(ctx):
         ctx.fail("expected the client's close answer, got %s" % ctx.describe(ev))
     t = ev["at"]
     closed = ctx.next_event(t + 0.5)
-    ctx.info("client_closed_tcp_first", closed is not None and closed["type"] == "eof")
-    if closed is not None and closed["type"] == "eof":
-        ctx.info("client_tcp_close_ms", round((closed["at"] - t) * 1000.0, 1))
+    first = closed is not None and closed["type"] == "eof"
+    ctx.info("client_closed_tcp_first", first)
+    if first:
+        ms = round((closed["at"] - t) * 1000.0, 1)
+        ctx.info("client_tcp_close_ms", ms)
+        ctx.degrade(NON_STRICT, "client closed TCP %.1f ms after the closing handshake instead "
+                                "of waiting for the server (RFC 6455 7.1.1: SHOULD wait)" % ms)
     ctx.finish_tcp()
 
 
-@case("7.2.2", "who closes TCP: the peer starts the close after a violation and then closes"
-      " TCP (server side) or waits for ours (client side)")
+@case("7.2.2", "who closes TCP: the peer fails the connection (1007) and closes TCP once the"
+      " close frames crossed (a failing endpoint may close at once, RFC 6455 7.1.7)")
 def _c722(ctx):
     ctx.send_frame(OP_TEXT, b"\xff")
     ctx.expect_fail([1007], what="invalid UTF-8")
+
+
+@case("7.2.3", "close timeout: after the close frames the harness keeps TCP open and silent;"
+      " when does the peer close TCP itself?", timeout=5.0, informational=True)
+def _c723(ctx):
+    if ctx.role == "client":
+        # A server that fails the connection may close TCP at once (RFC 6455 7.1.7).
+        ctx.send_frame(OP_TEXT, b"\xff")
+    else:
+        # A client SHOULD wait for the server's TCP close, then give up after a timeout
+        # (RFC 6455 7.1.1); the harness never closes, so this measures that timeout.
+        ctx.send_close(code=1000)
+    ev = ctx.next_event()
+    while ev is not None and ev["type"] in ("ping", "pong", "message"):
+        ev = ctx.next_event()
+    if ev is None:
+        ctx.fail("no close frame from the peer")
+    if ev["type"] == "close":
+        ctx.sent_close = True  # from now on: silent
+        t = ev["at"]
+        gone = ctx.next_event(t + 3.0)
+        while gone is not None and gone["type"] != "eof":
+            gone = ctx.next_event(t + 3.0)
+        if gone is None:
+            ctx.info("peer_closed_tcp_after_ms", "> 3000 (still open)")
+        else:
+            ctx.info("peer_closed_tcp_after_ms", round((gone["at"] - t) * 1000.0, 1))
+    else:
+        ctx.info("peer_closed_tcp_after_ms", "no close frame: %s" % ctx.describe(ev))
+    ctx.tcp_closed_by = ctx.tcp_closed_by or "harness"
+    ctx.conn.close()
 
 
 @case("7.3.1", "close with an empty body: the answer has no code or 1000")
