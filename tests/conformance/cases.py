@@ -13,6 +13,7 @@ transform in Ctx; nothing here assumes RSV1 is always a violation except section
 which run without an extension negotiated.
 """
 
+import wsraw
 from harness import Case, NON_STRICT, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT
 
 _CASES = []
@@ -75,6 +76,48 @@ def _c131(ctx):
     ctx.send(b"".join(ctx.frame(OP_TEXT, p) for p in (b"one", b"", b"three")), what="3 frames")
     ctx.expect([msg(OP_TEXT, b"one"), msg(OP_TEXT, b""), msg(OP_TEXT, b"three")])
     ctx.close()
+
+
+@case("1.4.1", "frame masked the wrong way (client: unmasked; server: masked) -> fail 1002")
+def _c141(ctx):
+    # RFC 6455 5.1: a server MUST close on an unmasked frame, a client on a masked one.
+    key = None if ctx.role == "client" else b"\x11\x22\x33\x44"
+    ctx.send(wsraw.encode_frame(OP_TEXT, b"Hello, world!", mask_key=key), what="wrong masking")
+    ctx.send_frame(OP_PING, b"after")
+    ctx.expect_fail([1002], what="a frame masked the wrong way")
+
+
+@case("1.4.2", "64-bit length with the most significant bit set -> fail (1002 or 1009)")
+def _c142(ctx):
+    # RFC 6455 5.2: the most significant bit of a 64-bit length MUST be 0.
+    head = bytes([0x82, (0x80 if ctx.role == "client" else 0) | 127]) + \
+        (1 << 63 | 5).to_bytes(8, "big")
+    ctx.send(head + (b"\x00\x00\x00\x00" if ctx.role == "client" else b"") + b"abcde",
+             what="64-bit length with the MSB set")
+    ctx.expect_fail([1002, 1009], what="a 64-bit length with the MSB set")
+
+
+@case("1.4.3", "5-byte text sent with a 16-bit length (not minimal): echoed or refused?",
+      informational=True)
+def _c143(ctx):
+    # RFC 6455 5.2 asks the sender for the minimal length encoding; receivers differ.
+    payload = b"Hello"
+    key = b"\x01\x02\x03\x04" if ctx.role == "client" else None
+    head = bytes([0x81, (0x80 if key else 0) | 126]) + len(payload).to_bytes(2, "big")
+    body = (key + wsraw.apply_mask(key, payload)) if key else payload
+    ctx.send(head + body, what="non-minimal length")
+    ev = ctx.next_event()
+    while ev is not None and ev["type"] == "ping":
+        ev = ctx.next_event()
+    if ev is not None and ev["type"] == "message" and ev["payload"] == payload:
+        ctx.info("non_minimal_length", "accepted (echoed)")
+        ctx.close()
+        return
+    if ev is None:
+        ctx.fail("no answer at all")
+    ctx.info("non_minimal_length", "refused: %s" % ctx.describe(ev))
+    ctx.push_back(ev)
+    ctx.expect_fail([1002], what="a non-minimal length")
 
 
 # ---- section 2: ping/pong (RFC 6455 5.5.2, 5.5.3) ---------------------------------------
