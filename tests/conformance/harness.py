@@ -319,11 +319,10 @@ class Ctx:
             ev = self.pending[0] if self.pending else None
             if ev is None or ev["type"] not in ("close", "eof"):
                 raise
-            self.level = max(0, self.level)
-            note = self.notes.pop()
+            self.notes.pop()
             self.level = max([_SEVERITY[n.split(":")[0]] for n in self.notes] + [0])
-            self.degrade(NON_STRICT, "failed the connection before sending %s (%s)"
-                         % (what, note.split(": ", 1)[1]))
+            self.degrade(NON_STRICT, "failed the connection (%s) before sending %s"
+                         % (self.describe(ev), what))
 
     def expect_quiet(self, seconds):
         """Nothing may arrive for `seconds` (used after unsolicited pongs and the like)."""
