@@ -581,12 +581,18 @@ def run_server_mode(cases, opts):
             url = "ws://127.0.0.1:%d/case/%s" % (port, case.id)
             argv = [a.replace("{url}", url) for a in shlex.split(opts.client_cmd)]
             errpath = os.path.join(errdir, "client-%s.stderr" % case.id)
+            # stdin is a pipe that stays open for the whole case: a client that treats EOF
+            # on stdin as "close now" (wsclean connect does) must not end the case early.
             with open(errpath, "wb") as errf:
-                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                         stdout=subprocess.DEVNULL, stderr=errf)
             try:
                 r = _serve_one(lsock, case, port, opts, t0)
             finally:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
                 rc = _reap(proc, opts.client_exit_wait)
             r["client_exit"] = rc
             tail = _tail(errpath)

@@ -44,7 +44,7 @@ SKIP = 77
 # The wsclean flags the suite relies on (issue 7): an echo server and an echo client.
 WSCLEAN_SERVE = "{bin} serve --host 127.0.0.1 --port {port} --max-message 67108864 " \
                 "--close-timeout 1000"
-WSCLEAN_CONNECT = "{bin} connect {url} --echo"
+WSCLEAN_CONNECT = "{bin} connect {url} --echo --max-message 67108864 --close-timeout 1000"
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "SUMMARY: UndefinedBehaviorSanitizer")
@@ -240,12 +240,15 @@ def _sec_key(s):
     return int(s) if s.isdigit() else 999
 
 
-def render(results, skipped):
+def render(results, skipped, wsclean_label=None):
     lines = [BEGIN, ""]
     lines.append("Generated %s by `/usr/bin/python3 tests/conformance/run_all.py --out "
                  "tests/conformance/RESULTS.md`." % time.strftime("%Y-%m-%d %H:%M UTC",
                                                                  time.gmtime()))
     lines.append("")
+    if wsclean_label and any(n.startswith("wsclean") for n in results):
+        lines.append("wsclean build under test: %s." % wsclean_label)
+        lines.append("")
     names = [n for n in results]
     lines.append("### Totals")
     lines.append("")
@@ -314,8 +317,8 @@ def render(results, skipped):
     return "\n".join(lines)
 
 
-def write_report(path, results, skipped):
-    text = render(results, skipped)
+def write_report(path, results, skipped, wsclean_label=None):
+    text = render(results, skipped, wsclean_label)
     try:
         with open(path) as f:
             old = f.read()
@@ -337,6 +340,8 @@ def main():
                                          "wsclean-server,wsclean-client")
     ap.add_argument("--wsclean", default=os.path.join(REPO, "build", "wsclean"),
                     help="the wsclean CLI binary (default build/wsclean)")
+    ap.add_argument("--wsclean-label", default=None,
+                    help="how RESULTS.md names the wsclean build (default: its path)")
     ap.add_argument("--out", default=None, help="RESULTS.md to update (default: none)")
     ap.add_argument("--results-dir", default=os.path.join(HERE, "results"))
     ap.add_argument("--cases", default="", help="restrict the cases (harness --cases)")
@@ -377,7 +382,8 @@ def main():
                     failures.append("%s: %s %s: %s" % (name, c["id"], c["verdict"],
                                                        "; ".join(c["notes"])[:400]))
     if opts.out and not opts.no_report:
-        write_report(opts.out, results, skipped)
+        write_report(opts.out, results, skipped, opts.wsclean_label or
+                     opts.wsclean.replace(REPO + os.sep, ""))
     for f in failures:
         print(f, file=sys.stderr)
     if failures:
