@@ -195,6 +195,8 @@ def run_target(name, opts):
             text = f.read()
         # Results are committed: no absolute path of this checkout in them.
         text = text.replace(REPO + os.sep, "")
+        if opts.wsclean and os.path.isabs(opts.wsclean):
+            text = text.replace(opts.wsclean, os.path.basename(opts.wsclean))
         with open(out_json, "w") as f:
             f.write(text)
         res = json.loads(text)
