@@ -11,7 +11,7 @@ TEST_CC    := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(C
 FUZZ_SECONDS ?= 300
 CTEST_ARGS ?=
 
-.PHONY: all build run test deps deps-build fuzz bench format lint clean
+.PHONY: all build build-cli run test deps deps-build fuzz bench format lint clean
 
 all: build
 
@@ -27,8 +27,14 @@ $(BUILD)/build.ninja:
 build: deps-build $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: build
-	@$(BUILD)/wsclean serve
+# Only what `make run` starts: the CLI (not the test, sanitizer and fuzz builds).
+build-cli: deps-build $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS) --target wsclean-cli
+
+# Serves the playground once `wsclean serve` exists; until then explains the close codes.
+run: build-cli
+	@if $(BUILD)/wsclean help serve >/dev/null 2>&1; then exec $(BUILD)/wsclean serve; \
+	 else exec $(BUILD)/wsclean codes all; fi
 
 test: deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)

@@ -83,8 +83,21 @@ WS_API const char *ws_close_code_describe(uint16_t code, ws_close_lang lang);
 WS_API bool ws_close_code_on_wire(uint16_t code);
 WS_API bool ws_close_code_app_sendable(uint16_t code);
 WS_API ws_close_sender ws_close_code_sender(uint16_t code);
-/* "en", "es", "pt", "fr" (also "es_ES.UTF-8" style locale names) -> lang; -1 if unknown. */
+/* The table itself, in display order (0-999, 1000..1015, 1016-1999, 2000-2999, 3000-3999,
+ * 3000, 3003, 3008, 4000-4999, 5000-65535): 25 rows. ws_close_code_row_get() fills *out for row
+ * i (its `code` is the row's first code) and returns false when i >= ws_close_code_row_count().
+ * For `wsclean codes all` and the docs, so they never keep a copy of the table. */
+WS_API size_t ws_close_code_row_count(void);
+WS_API bool ws_close_code_row_get(size_t i, ws_close_code_info *out);
+/* The description of row i in lang ("" when i is past the end). Not the same as
+ * ws_close_code_describe(row's first code): the 3000-3999 row starts with the assigned 3000. */
+WS_API const char *ws_close_code_row_describe(size_t i, ws_close_lang lang);
+/* A language name -> lang, or -1 if unknown (NULL and "" are unknown). Accepts, case-insensitively,
+ * "en", "es", "pt", "fr", the same with a territory, codeset or modifier in locale or BCP 47 form
+ * ("es_ES.UTF-8", "pt_BR", "fr_FR@euro", "pt-BR"), and "C"/"POSIX" (also "C.UTF-8"), which mean
+ * English. */
 WS_API int ws_close_lang_parse(const char *name);
+/* "en", "es", "pt", "fr"; "en" for a value out of range. */
 WS_API const char *ws_close_lang_name(ws_close_lang lang);
 
 WS_END_DECLS

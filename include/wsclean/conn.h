@@ -17,6 +17,14 @@
  *     code = first close frame received (1005 if it had no code, 1006 if none arrived),
  *     reason, wasClean = the closing handshake completed and the connection was not failed;
  *     on_error fires just before it when the connection failed.
+ *
+ * Time: the core keeps the last time it was given (ws_conn_new, ws_conn_tick) and stamps
+ * received data and ws_conn_close() with it, so a loop should call ws_conn_tick(c, now) once per
+ * turn before ws_conn_recv (it is cheap). docs/conn.md has the whole contract, case by case.
+ * Callbacks run inside ws_conn_recv (message, ping, pong, close frame) and
+ * ws_conn_transport_closed (error, close); ws_conn_tick fires none. They may call any ws_conn_*
+ * function except ws_conn_free and ws_conn_transport_closed, which are for on_close (free only)
+ * or outside callbacks.
  */
 #ifndef WSCLEAN_CONN_H
 #define WSCLEAN_CONN_H
@@ -60,8 +68,10 @@ typedef enum ws_transport_action {
 
 typedef struct ws_conn_callbacks {
   /* A complete message: opcode WS_OP_TEXT (valid UTF-8) or WS_OP_BINARY. data is valid only
-   * during the call (it may point into the buffer given to ws_conn_recv). Return 0, or
-   * non-zero to report an application failure: the connection is closed with 1011. */
+   * during the call (it may point into the buffer given to ws_conn_recv; never NULL, even for
+   * an empty message). Messages keep arriving after ws_conn_close() until the peer's close
+   * frame (RFC 6455 7.1.2); the browser-shaped layer drops them per WHATWG if it wants. Return
+   * 0, or non-zero to report an application failure: the connection fails with 1011. */
   int (*on_message)(ws_conn *c, void *ud, ws_opcode op, const uint8_t *data, size_t len);
   /* Control frames, for information (a pong is already queued for each ping). May be NULL. */
   void (*on_ping)(ws_conn *c, void *ud, const uint8_t *data, size_t len);
@@ -89,14 +99,17 @@ typedef struct ws_conn_options {
   void *random_ud;
   uint64_t max_message_size;  /* default 1 MiB (as Python websockets); over it -> 1009, decided
                                  from the frame header before the excess is buffered */
-  uint64_t max_frame_size;    /* default = max_message_size; over it -> 1009 */
+  uint64_t max_frame_size;    /* default 0 = max_message_size (raising one raises both); over
+                                 it -> 1009 */
   uint32_t max_fragments;     /* frames per message, default 4096; over it -> 1009 */
   uint32_t close_timeout_ms;  /* default 5000: a peer that does not finish the closing
                                  handshake (or, for a client, close TCP) is cut off */
-  uint32_t idle_timeout_ms;   /* default 0 (off): nothing received for this long -> 1006
-                                 locally (after a 1001 close attempt) */
+  uint32_t idle_timeout_ms;   /* default 0 (off): nothing received for this long -> the closing
+                                 handshake with 1001 "idle timeout"; a peer that does not answer
+                                 is cut at the close timeout (1006, PROTO_CLOSE_TIMEOUT) */
   uint32_t ping_interval_ms;  /* default 0 (off): keepalive ping after this much silence */
-  uint32_t ping_timeout_ms;   /* default 20000: no pong after a keepalive ping -> fail */
+  uint32_t ping_timeout_ms;   /* default 20000: no pong after a keepalive ping -> fail
+                                 (PROTO_PING_TIMEOUT, close frame 1011, CloseEvent 1006) */
   size_t send_queue_limit;    /* hard cap on queued output bytes, default 16 MiB: a send over it
                                  returns WS_ERR_BUFFER_FULL */
   bool text_only;             /* a binary message -> 1003 */
@@ -107,8 +120,10 @@ typedef struct ws_conn_options {
 WS_API void ws_conn_options_init(ws_conn_options *o, ws_role role);
 
 /* Create a connection in state OPEN (the opening handshake is done elsewhere). now_ms is the
- * current time of the caller's clock. Returns NULL on allocation failure or bad options
- * (a client with no random source). */
+ * current time of the caller's clock. cb is copied (NULL: no callbacks). Returns NULL on
+ * allocation failure or bad options: a client with no random source, a zero max_message_size,
+ * max_fragments, close_timeout_ms or send_queue_limit, ping_interval_ms without
+ * ping_timeout_ms, text_only and binary_only together, opts->size smaller than this header's. */
 WS_API ws_conn *ws_conn_new(const ws_conn_options *opts, const ws_conn_callbacks *cb, void *ud,
                             uint64_t now_ms);
 /* Free the connection. Safe from inside on_close. If on_close has not fired it does not fire. */
@@ -117,34 +132,53 @@ WS_API void ws_conn_free(ws_conn *c);
 /* ---- input ------------------------------------------------------------------------------- */
 /* Feed bytes read from the transport. The buffer is modified (unmasked in place). Works with any
  * split, down to one byte at a time. Returns the number of bytes consumed, which is len unless
- * the connection failed (the rest would be discarded anyway); a negative ws_err for bad
- * arguments. Callbacks run from inside this call. */
+ * the connection failed during this call: then the bytes up to and including the one that
+ * failed it. Input after a failure, after the peer's close frame, after EOF or once CLOSED is
+ * discarded (len returned). A negative ws_err (WS_ERR_INVAL) for bad arguments. Callbacks run
+ * from inside this call. */
 WS_API long ws_conn_recv(ws_conn *c, uint8_t *in, size_t len);
-/* The peer closed its write side (read returned 0). */
+/* The peer closed its write side (read returned 0). ws_conn_transport() becomes CLOSE. Before
+ * the closing handshake completed this ends the connection as 1006 with WS_ERR_PROTO_EOF (no
+ * error event: the connection was not failed); after it, it is the expected end (clean). */
 WS_API void ws_conn_eof(ws_conn *c);
-/* Advance time: fires the close timeout, idle timeout and keepalive. */
+/* Advance time (a smaller now_ms than before is ignored): fires the close timeout, idle timeout
+ * and keepalive. At the close timeout, ws_conn_transport() becomes CLOSE; if the peer never
+ * answered our close frame the CloseEvent is 1006 with WS_ERR_PROTO_CLOSE_TIMEOUT. */
 WS_API void ws_conn_tick(ws_conn *c, uint64_t now_ms);
 /* The next time ws_conn_tick must be called, or UINT64_MAX if no timer is running. */
 WS_API uint64_t ws_conn_next_deadline(const ws_conn *c);
 
 /* ---- output ------------------------------------------------------------------------------ */
-/* Queue a message. WS_ERR_STATE if the closing handshake has started (WHATWG: the data is
- * dropped, but counted in buffered_amount); WS_ERR_BUFFER_FULL over send_queue_limit. */
+/* Queue a message (op TEXT or BINARY; a client masks it with a fresh key). WS_ERR_STATE if the
+ * closing handshake has started, the connection failed or the peer sent EOF (WHATWG: the data
+ * is dropped, but counted in buffered_amount), or while a fragmented message is being sent;
+ * WS_ERR_INVAL for another opcode or a TEXT payload that is not UTF-8; WS_ERR_BUFFER_FULL when
+ * the queued bytes (headers included) would pass send_queue_limit; WS_ERR_NOMEM. */
 WS_API int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len);
-/* Queue one fragment of a message: op is TEXT/BINARY for the first, CONTINUATION after. */
+/* Queue one fragment of a message: op is TEXT/BINARY for the first, CONTINUATION after
+ * (WS_ERR_STATE otherwise). Text is validated across fragments (WS_ERR_INVAL at a bad byte, or
+ * at fin with an unfinished sequence). Other errors as ws_conn_send. */
 WS_API int ws_conn_send_fragment(ws_conn *c, ws_opcode op, const void *data, size_t len, bool fin);
-WS_API int ws_conn_ping(ws_conn *c, const void *data, size_t len); /* len <= 125 */
-WS_API int ws_conn_pong(ws_conn *c, const void *data, size_t len); /* unsolicited, len <= 125 */
+/* Control frames: len <= 125 (WS_ERR_INVAL), WS_ERR_STATE once our close frame is queued. */
+WS_API int ws_conn_ping(ws_conn *c, const void *data, size_t len);
+WS_API int ws_conn_pong(ws_conn *c, const void *data, size_t len); /* unsolicited */
 /* Start the closing handshake with code (0 = a close frame with no body) and a UTF-8 reason of
  * at most 123 bytes. Any code valid on the wire is accepted here (the browser-shaped rules of
- * WHATWG close() live in the API layer). WS_ERR_INVAL for a code not valid on the wire,
- * WS_ERR_SYNTAX for a bad reason; WS_OK and nothing happens if closing already started. */
+ * WHATWG close() live in the API layer). The close frame goes out after the frames already
+ * queued; the close timeout starts now. WS_ERR_INVAL for a code not valid on the wire or a
+ * reason with code 0, WS_ERR_SYNTAX for a bad reason; WS_OK and nothing happens if closing
+ * already started (or the connection failed, or the peer sent EOF). */
 WS_API int ws_conn_close(ws_conn *c, uint16_t code, const char *reason, size_t reason_len);
-/* Fail the connection (RFC 6455 7.1.7) with err: sends the close code err maps to (or `code`
- * when not 0) and asks the transport to close. on_error + on_close follow. */
+/* Fail the connection (RFC 6455 7.1.7) with err (< 0): drops queued frames not yet started,
+ * sends a close frame (unless one was sent) with the code err maps to (1002 framing, 1007
+ * UTF-8, 1009 size, 1003 type, 1008 policy, 1001 going away, 1011 otherwise) or `code` when
+ * it is non-zero and valid on the wire, with ws_strerror(err) as the reason, and asks the
+ * transport to shut down (WS_TRANSPORT_SHUTDOWN) without waiting for the peer. on_error +
+ * on_close follow from ws_conn_transport_closed. Does nothing the second time. */
 WS_API void ws_conn_fail(ws_conn *c, int err, uint16_t code);
 
-/* Bytes waiting to be written, as up to max iovec-like slices; returns the slice count. */
+/* Bytes waiting to be written, as up to max iovec-like slices (one per queued frame, our close
+ * frame last); returns the slice count, 0 once CLOSED. */
 typedef struct ws_slice {
   const uint8_t *data;
   size_t len;
@@ -158,7 +192,10 @@ WS_API void ws_conn_consume_out(ws_conn *c, size_t n);
 WS_API ws_transport_action ws_conn_transport(const ws_conn *c);
 /* The transport is gone. err is WS_OK when it closed as asked (or the peer's FIN came when
  * expected), else what happened to it (WS_ERR_PROTO_EOF for a reset/early EOF; loop-layer errors
- * for TLS/IO). Fires on_error (if failed) and on_close, exactly once; the state becomes CLOSED. */
+ * for TLS/IO: before the closing handshake completed, such an error fails the connection, so
+ * on_error fires). detail (may be NULL) goes to the CloseEvent's diag.detail and must live until
+ * on_close returns. Frees the queued output. Fires on_error (if failed) and on_close, exactly
+ * once; the state becomes CLOSED. Later calls do nothing. */
 WS_API void ws_conn_transport_closed(ws_conn *c, int err, const char *detail);
 
 /* ---- queries ----------------------------------------------------------------------------- */
@@ -178,12 +215,14 @@ WS_API void ws_conn_set_user_data(ws_conn *c, void *ud);
 WS_API size_t ws_conn_sizeof(void);
 
 /* Frames built once and queued on many connections without copying (server role: frames are
- * not masked). Reference counted; the creator holds one reference. */
+ * not masked). Reference counted (not atomic: one loop thread); the creator holds one
+ * reference. op TEXT (valid UTF-8) or BINARY, else NULL; NULL on allocation failure. */
 typedef struct ws_frame_shared ws_frame_shared;
 WS_API ws_frame_shared *ws_frame_shared_new(const ws_allocator *alloc, ws_opcode op,
                                             const void *data, size_t len);
 WS_API void ws_frame_shared_release(ws_frame_shared *f);
-/* Queue a shared frame (server role only: WS_ERR_INVAL for a client). */
+/* Queue a shared frame (server role only: WS_ERR_INVAL for a client). Otherwise as
+ * ws_conn_send; costs one small allocation, no copy. */
 WS_API int ws_conn_send_shared(ws_conn *c, ws_frame_shared *f);
 
 WS_END_DECLS

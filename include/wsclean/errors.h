@@ -58,6 +58,47 @@ WS_BEGIN_DECLS
   X(PROTO_POLICY, -73, "the connection violated the endpoint's policy")                            \
   X(PROTO_GOING_AWAY, -74, "the endpoint is going away")                                         \
   /* handshake and URL (-100..-149): src/proto/handshake */                                      \
+  X(URL_MALFORMED, -100, "URL is not a valid absolute URL (SyntaxError)")                          \
+  X(URL_SCHEME, -101, "URL scheme is not ws, wss, http or https (SyntaxError)")                    \
+  X(URL_FRAGMENT, -102, "URL has a fragment, which a WebSocket URL must not have (SyntaxError)")   \
+  X(URL_HOST, -103,                                                                                \
+    "URL host is empty or not a valid host name, IPv4 or [IPv6] address (SyntaxError)")            \
+  X(URL_PORT, -104, "URL port is not a number from 0 to 65535 (SyntaxError)")                      \
+  X(URL_USERINFO, -105,                                                                            \
+    "URL holds user:password@, which wsclean refuses: send an Authorization header")               \
+  X(PROTOCOL_INVALID, -106, "subprotocol is empty or not an RFC 7230 token (SyntaxError)")         \
+  X(PROTOCOL_DUPLICATE, -107, "subprotocol is listed twice (SyntaxError)")                         \
+  X(HS_HEADER_INVALID, -108,                                                                       \
+    "header name is not a token, its value holds CR/LF/NUL, or it is reserved to the handshake")   \
+  X(HTTP_MALFORMED, -109, "malformed HTTP message head (RFC 7230 3)")                              \
+  X(HTTP_OBS_FOLD, -110, "HTTP header uses obsolete line folding (RFC 7230 3.2.4)")                \
+  X(HTTP_HEAD_TOO_LARGE, -111, "HTTP head is larger than the size limit")                          \
+  X(HTTP_TOO_MANY_HEADERS, -112, "HTTP head has more header fields than the limit")                \
+  X(HTTP_URI_TOO_LONG, -113, "HTTP request line is longer than the limit")                         \
+  X(HS_STATUS, -114, "server did not answer 101 Switching Protocols (RFC 6455 4.1)")               \
+  X(HS_UPGRADE, -115, "Upgrade header is missing or not \"websocket\" (RFC 6455 4.1, 4.2.1)")      \
+  X(HS_CONNECTION, -116,                                                                           \
+    "Connection header is missing or lacks the \"Upgrade\" token (RFC 6455 4.1, 4.2.1)")           \
+  X(HS_ACCEPT, -117,                                                                               \
+    "Sec-WebSocket-Accept is missing, repeated or does not match the key (RFC 6455 4.1)")          \
+  X(HS_PROTOCOL_MISSING, -118, "subprotocols were requested but the server chose none (WHATWG)")   \
+  X(HS_PROTOCOL_UNOFFERED, -119,                                                                   \
+    "server chose a subprotocol the client did not offer (RFC 6455 4.1)")                          \
+  X(HS_EXTENSION, -120,                                                                            \
+    "server accepted an extension not offered, twice, or with refused parameters (RFC 6455 9.1)")  \
+  X(HS_EXTENSION_SYNTAX, -121, "Sec-WebSocket-Extensions is malformed (RFC 6455 9.1)")             \
+  X(HS_EXTENSION_REQUIRED, -122,                                                                   \
+    "server did not accept an extension the client requires: close with 1010 (RFC 6455 7.4.1)")    \
+  X(HS_METHOD, -123, "WebSocket request method is not GET (RFC 6455 4.1)")                         \
+  X(HS_HTTP_VERSION, -124, "WebSocket request is not HTTP/1.1 or later (RFC 6455 4.1)")            \
+  X(HS_HOST, -125, "Host header is missing (RFC 7230 5.4)")                                        \
+  X(HS_KEY, -126, "Sec-WebSocket-Key is missing or not base64 of 16 bytes (RFC 6455 4.2.1)")       \
+  X(HS_VERSION, -127, "Sec-WebSocket-Version is missing or not 13 (RFC 6455 4.4)")                 \
+  X(HS_DUPLICATE, -128, "a header that must appear once appears more than once (RFC 6455 11.3)")   \
+  X(HS_ORIGIN, -129, "the Origin is not allowed (RFC 6455 4.2.2, 10.2)")                           \
+  X(HS_REFUSED, -130, "the application refused the WebSocket request")                             \
+  X(HS_NOT_UPGRADE, -131, "a plain HTTP request, not a WebSocket upgrade")                         \
+  X(HS_PROTOCOL_SYNTAX, -132, "Sec-WebSocket-Protocol is malformed (RFC 6455 4.1)")                \
   /* loop, sockets, TLS (-150..-199): src/loop */                                                \
   /* API (-200..-249): src/api */                                                                \
   /* permessage-deflate (-250..-299) */

@@ -49,7 +49,8 @@ typedef struct ws_close_event_init {
   bool was_clean;                     /* default false */
   uint16_t code;                      /* default 0 */
   const char *reason;                 /* default "" (NULL is ""); UTF-8, not validated */
-  size_t reason_len;                  /* bytes of reason; (size_t)-1 means strlen(reason) */
+  size_t reason_len;                  /* bytes of reason; 0 or (size_t)-1 mean strlen(reason),
+                                         so a zero-initialised init with only .reason works */
 } ws_close_event_init;
 
 /* Who started the closing handshake. */
@@ -65,11 +66,15 @@ typedef struct ws_close_diag {
   uint64_t duration_ms;   /* from open (or connect) to close, by the connection's clock */
 } ws_close_diag;
 
-/* CloseEvent(type, init): init NULL means all defaults. isTrusted is false.
- * time_stamp is the creation time in ms since the caller's time origin.
- * Returns NULL on allocation failure or a type over WS_EVENT_TYPE_MAX bytes. */
+/* CloseEvent(type, init): init NULL means all defaults. isTrusted is false. The reason is copied
+ * (no limit on its length: only wire reasons are bounded, to 123 bytes); one allocation, two when
+ * the reason is over 123 bytes. time_stamp is the creation time in ms since the caller's time
+ * origin. alloc NULL means the default allocator; it must outlive the event.
+ * Returns NULL on allocation failure, a NULL type or a type over WS_EVENT_TYPE_MAX bytes. */
 WS_API ws_close_event *ws_close_event_new(const ws_allocator *alloc, const char *type,
                                           const ws_close_event_init *init, double time_stamp);
+/* Frees an event made by ws_close_event_new(); NULL and library-owned (embedded) events are
+ * ignored. */
 WS_API void ws_close_event_free(ws_close_event *ev);
 WS_API const ws_event *ws_close_event_base(const ws_close_event *ev);
 WS_API uint16_t ws_close_event_code(const ws_close_event *ev);
@@ -78,8 +83,11 @@ WS_API const char *ws_close_event_reason(const ws_close_event *ev, size_t *len);
 WS_API bool ws_close_event_was_clean(const ws_close_event *ev);
 WS_API const ws_close_diag *ws_close_event_diag(const ws_close_event *ev);
 /* initCloseEvent(type, bubbles, cancelable, wasClean, code, reason): sets the fields unless the
- * event was already dispatched, in which case it does nothing and returns WS_ERR_STATE.
- * Returns WS_ERR_NOMEM (event unchanged) if the reason cannot be copied. */
+ * event was already dispatched, in which case it does nothing and returns WS_ERR_STATE. Like DOM
+ * "initialize an event" it makes the event untrusted; composed and timeStamp are kept.
+ * reason NULL is "". Returns WS_ERR_INVAL for a NULL event or a bad type, WS_ERR_NOMEM (event
+ * unchanged) if the reason cannot be copied, WS_ERR_LIMIT for a reason over 123 bytes on an event
+ * the library owns (it has no allocator). */
 WS_API int ws_close_event_init_legacy(ws_close_event *ev, const char *type, bool bubbles,
                                       bool cancelable, bool was_clean, uint16_t code,
                                       const char *reason);
@@ -93,14 +101,20 @@ WS_API bool ws_message_event_is_binary(const ws_message_event *ev);
 /* ---- EventTarget ---------------------------------------------------------------------------- */
 typedef void (*ws_event_listener_cb)(const ws_event *ev, void *user_data);
 
-/* A target is created empty; types are any string up to WS_EVENT_TYPE_MAX bytes. */
+/* A target is created empty (NULL on allocation failure); types are any string up to
+ * WS_EVENT_TYPE_MAX bytes, compared exactly. A target holds at most 1024 entries (handlers and
+ * listeners together): one more is WS_ERR_LIMIT. Every function below returns WS_ERR_INVAL for a
+ * NULL target or a NULL/too long type, and WS_ERR_NOMEM when the list cannot grow.
+ * ws_event_target_free() called from one of t's own listeners is deferred: the listeners not yet
+ * reached are skipped and t is freed when the outermost dispatch returns. */
 WS_API ws_event_target *ws_event_target_new(const ws_allocator *alloc);
 WS_API void ws_event_target_free(ws_event_target *t);
 /* The "on<type>" handler slot: cb NULL clears it. Setting a handler that is already set keeps
  * its place in the call order; clearing and setting again moves it to the end (as HTML does). */
 WS_API int ws_event_target_set_handler(ws_event_target *t, const char *type,
                                        ws_event_listener_cb cb, void *user_data);
-/* addEventListener: the same (type, cb, user_data) twice is added once. */
+/* addEventListener: the same (type, cb, user_data) twice is added once (WS_OK both times); cb
+ * NULL is WS_ERR_INVAL. */
 WS_API int ws_event_target_add_listener(ws_event_target *t, const char *type,
                                         ws_event_listener_cb cb, void *user_data);
 /* removeEventListener: WS_ERR_NOT_FOUND if no such listener. */
@@ -108,7 +122,9 @@ WS_API int ws_event_target_remove_listener(ws_event_target *t, const char *type,
                                            ws_event_listener_cb cb, void *user_data);
 /* Dispatch ev to the listeners of its type, in order. Marks ev dispatched. Listeners may add
  * (not called in this dispatch) or remove (not called if not yet reached) listeners, and may
- * dispatch again. Returns WS_ERR_STATE if ev is being dispatched already. */
+ * dispatch again. isTrusted is left as it is (the library dispatches its trusted events through
+ * here too). Returns WS_ERR_STATE if ev is being dispatched already or t is being freed,
+ * WS_ERR_INVAL for NULL arguments. A dispatch allocates nothing. */
 WS_API int ws_event_target_dispatch(ws_event_target *t, ws_event *ev);
 
 WS_END_DECLS

@@ -3,6 +3,7 @@
 #ifndef WS_PROTO_MASK_H
 #define WS_PROTO_MASK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,5 +12,15 @@
 void ws__mask_inplace(uint8_t *p, size_t n, const uint8_t key[4], uint64_t offset);
 /* dst[i] = src[i] ^ key[(offset + i) % 4]; dst and src may be the same but not overlap otherwise. */
 void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4], uint64_t offset);
+
+/* The implementations, exposed for tests and benchmarks, which compare them; each has the
+ * contract of ws__mask_copy. ws__mask_copy itself picks AVX-512 for 4 KiB and more, AVX2 for
+ * 32 bytes and more, when the CPU has them, else SSE2 (always present on x86_64); elsewhere the
+ * portable word loop. An implementation the CPU lacks falls back to the portable one. */
+typedef enum ws__mask_impl { WS_MASK_PORTABLE = 0, WS_MASK_SSE2, WS_MASK_AVX2, WS_MASK_AVX512, WS_MASK_IMPLS } ws__mask_impl;
+bool ws__mask_impl_available(ws__mask_impl impl);
+const char *ws__mask_impl_name(ws__mask_impl impl);
+void ws__mask_copy_with(ws__mask_impl impl, uint8_t *dst, const uint8_t *src, size_t n,
+                        const uint8_t key[4], uint64_t offset);
 
 #endif

@@ -1,0 +1,378 @@
+/* Event, CloseEvent, MessageEvent and EventTarget (DOM "dispatch", HTML "event handlers").
+ *
+ * The listener list is one array per target, in registration order. DOM dispatch iterates over a
+ * *clone* of the list taken when the dispatch starts, skipping entries whose "removed" flag got
+ * set meanwhile (DOM "inner invoke"). We get the same result without allocating a clone: while
+ * any dispatch runs on the target (depth > 0) entries are never moved, only flagged removed, and
+ * new entries are only appended, so "the list at the start" is exactly the first n entries. The
+ * removed entries are swept out when the outermost dispatch returns.
+ */
+#include "base/event.h"
+
+#include "base/alloc.h"
+#include "wsclean/errors.h"
+
+#include <string.h>
+
+/* Listeners per target, counting handler slots and removed-but-not-yet-swept entries. A page
+ * rarely has more than a few; the bound keeps a runaway add loop from eating memory. */
+#define MAX_LISTENERS 1024
+
+typedef struct entry {
+  char type[WS_EVENT_TYPE_MAX + 1];
+  ws_event_listener_cb cb;
+  void *ud;
+  bool handler; /* the on<type> slot (HTML event handler), not an addEventListener entry */
+  bool removed; /* DOM listener "removed" flag: skipped by a dispatch already under way */
+} entry;
+
+struct ws_event_target {
+  const ws_allocator *alloc;
+  entry *v;
+  size_t len, cap;
+  unsigned depth;    /* dispatches in progress on this target (re-entrancy) */
+  bool free_pending; /* ws_event_target_free() was called from a listener */
+};
+
+/* ---- Event ---------------------------------------------------------------------------------- */
+
+/* A type is 1..WS_EVENT_TYPE_MAX bytes; "" is accepted as DOM does (type is any string). */
+static bool type_ok(const char *type) {
+  return type && strnlen(type, WS_EVENT_TYPE_MAX + 1) <= WS_EVENT_TYPE_MAX;
+}
+
+static void set_type(ws_event *ev, const char *type) {
+  size_t n = strnlen(type, WS_EVENT_TYPE_MAX);
+  memcpy(ev->type, type, n);
+  ev->type[n] = '\0';
+}
+
+const char *ws_event_type(const ws_event *ev) { return ev ? ev->type : ""; }
+ws_event_kind ws_event_get_kind(const ws_event *ev) { return ev ? ev->kind : WS_EVENT_PLAIN; }
+bool ws_event_bubbles(const ws_event *ev) { return ev && ev->bubbles; }
+bool ws_event_cancelable(const ws_event *ev) { return ev && ev->cancelable; }
+bool ws_event_composed(const ws_event *ev) { return ev && ev->composed; }
+bool ws_event_is_trusted(const ws_event *ev) { return ev && ev->is_trusted; }
+double ws_event_time_stamp(const ws_event *ev) { return ev ? ev->time_stamp : 0.0; }
+
+/* The base is the first member, so a pointer to it is a pointer to the whole event (C11 6.7.2.1).
+ */
+const ws_close_event *ws_event_as_close(const ws_event *ev) {
+  return (ev && ev->kind == WS_EVENT_CLOSE) ? (const ws_close_event *)(const void *)ev : NULL;
+}
+const ws_message_event *ws_event_as_message(const ws_event *ev) {
+  return (ev && ev->kind == WS_EVENT_MESSAGE) ? (const ws_message_event *)(const void *)ev : NULL;
+}
+
+void ws__event_init(ws_event *ev, ws_event_kind kind, const char *type, double time_stamp) {
+  memset(ev, 0, sizeof *ev);
+  ev->kind = kind;
+  set_type(ev, type ? type : "");
+  ev->is_trusted = true; /* only the library calls this: its events are trusted (DOM isTrusted) */
+  ev->time_stamp = time_stamp;
+}
+
+/* ---- CloseEvent ----------------------------------------------------------------------------- */
+
+static const ws_close_diag no_diag = {WS_CLOSER_NONE, 0, 0, WS_OK, "", 0};
+
+ws_close_event *ws_close_event_new(const ws_allocator *alloc, const char *type,
+                                   const ws_close_event_init *init, double time_stamp) {
+  if (!type_ok(type))
+    return NULL;
+  /* WHATWG CloseEventInit: wasClean false, code 0, reason ""; the code is not validated. */
+  static const ws_close_event_init defaults = {false, false, false, false, 0, "", 0};
+  if (!init)
+    init = &defaults;
+  const char *reason = init->reason ? init->reason : "";
+  size_t len = init->reason_len;
+  if (!init->reason || len == 0 || len == (size_t)-1)
+    len = strlen(reason);
+
+  alloc = ws__alloc_or_default(alloc);
+  ws_close_event *ev = ws__calloc(alloc, 1, sizeof *ev);
+  if (!ev)
+    return NULL;
+  ev->reason = ev->reason_inline;
+  if (len >= WS__REASON_INLINE) {
+    ev->reason = ws__malloc(alloc, len + 1);
+    if (!ev->reason) {
+      ws__free(alloc, ev);
+      return NULL;
+    }
+  }
+  memcpy(ev->reason, reason, len);
+  ev->reason[len] = '\0';
+  ev->reason_len = len;
+  ev->alloc = alloc;
+
+  ev->base.kind = WS_EVENT_CLOSE;
+  set_type(&ev->base, type);
+  ev->base.bubbles = init->bubbles;
+  ev->base.cancelable = init->cancelable;
+  ev->base.composed = init->composed;
+  ev->base.is_trusted = false; /* DOM: events built by the application are never trusted */
+  ev->base.time_stamp = time_stamp;
+  ev->code = init->code;
+  ev->was_clean = init->was_clean;
+  ev->diag = no_diag;
+  return ev;
+}
+
+void ws_close_event_free(ws_close_event *ev) {
+  if (!ev || !ev->alloc)
+    return; /* embedded events (alloc NULL) belong to whoever embeds them */
+  if (ev->reason != ev->reason_inline)
+    ws__free(ev->alloc, ev->reason);
+  ws__free(ev->alloc, ev);
+}
+
+const ws_event *ws_close_event_base(const ws_close_event *ev) { return ev ? &ev->base : NULL; }
+uint16_t ws_close_event_code(const ws_close_event *ev) { return ev ? ev->code : 0; }
+bool ws_close_event_was_clean(const ws_close_event *ev) { return ev && ev->was_clean; }
+const ws_close_diag *ws_close_event_diag(const ws_close_event *ev) {
+  return ev ? &ev->diag : &no_diag;
+}
+
+const char *ws_close_event_reason(const ws_close_event *ev, size_t *len) {
+  if (len)
+    *len = ev ? ev->reason_len : 0;
+  return ev ? ev->reason : "";
+}
+
+int ws_close_event_init_legacy(ws_close_event *ev, const char *type, bool bubbles, bool cancelable,
+                               bool was_clean, uint16_t code, const char *reason) {
+  if (!ev || !type_ok(type))
+    return WS_ERR_INVAL;
+  /* Gecko's initCloseEvent (MDN): "if the event has already been dispatched, this method does
+   * nothing". */
+  if (ev->base.dispatched)
+    return WS_ERR_STATE;
+  const char *r = reason ? reason : "";
+  size_t len = strlen(r);
+  char *buf = ev->reason_inline;
+  if (len >= WS__REASON_INLINE) {
+    if (!ev->alloc)
+      return WS_ERR_LIMIT; /* an embedded event owns no allocator: wire reasons are <= 123 */
+    buf = ws__malloc(ev->alloc, len + 1);
+    if (!buf)
+      return WS_ERR_NOMEM;
+  }
+  /* reason may point into the current reason (inline or heap): copy before freeing. */
+  memmove(buf, r, len);
+  buf[len] = '\0';
+  if (ev->reason && ev->reason != ev->reason_inline && ev->reason != buf && ev->alloc)
+    ws__free(ev->alloc, ev->reason);
+  ev->reason = buf;
+  ev->reason_len = len;
+
+  set_type(&ev->base, type);
+  ev->base.bubbles = bubbles;
+  ev->base.cancelable = cancelable;
+  ev->base.is_trusted = false; /* DOM "initialize an event": isTrusted becomes false */
+  ev->was_clean = was_clean;
+  ev->code = code;
+  return WS_OK;
+}
+
+void ws__close_event_set(ws_close_event *ev, uint16_t code, const char *reason, size_t reason_len,
+                         bool was_clean, const ws_close_diag *diag, double time_stamp) {
+  ws__event_init(&ev->base, WS_EVENT_CLOSE, "close", time_stamp);
+  /* RFC 6455 5.5: a control frame carries at most 125 bytes, so a wire reason is <= 123. A longer
+   * one is a caller bug; cut it rather than overflow. */
+  if (!reason)
+    reason_len = 0;
+  if (reason_len > WS__REASON_INLINE - 1)
+    reason_len = WS__REASON_INLINE - 1;
+  if (reason_len)
+    memcpy(ev->reason_inline, reason, reason_len);
+  ev->reason_inline[reason_len] = '\0';
+  ev->reason = ev->reason_inline;
+  ev->reason_len = reason_len;
+  ev->code = code;
+  ev->was_clean = was_clean;
+  ev->diag = diag ? *diag : no_diag;
+  if (!ev->diag.detail)
+    ev->diag.detail = "";
+  ev->alloc = NULL;
+}
+
+/* ---- MessageEvent --------------------------------------------------------------------------- */
+
+const ws_event *ws_message_event_base(const ws_message_event *ev) { return ev ? &ev->base : NULL; }
+
+const uint8_t *ws_message_event_data(const ws_message_event *ev, size_t *len) {
+  if (len)
+    *len = ev ? ev->len : 0;
+  return ev ? ev->data : NULL;
+}
+
+bool ws_message_event_is_binary(const ws_message_event *ev) { return ev && ev->binary; }
+
+void ws__message_event_set(ws_message_event *ev, const uint8_t *data, size_t len, bool binary,
+                           double time_stamp) {
+  ws__event_init(&ev->base, WS_EVENT_MESSAGE, "message", time_stamp);
+  ev->data = data;
+  ev->len = len;
+  ev->binary = binary;
+}
+
+/* ---- EventTarget ---------------------------------------------------------------------------- */
+
+ws_event_target *ws_event_target_new(const ws_allocator *alloc) {
+  alloc = ws__alloc_or_default(alloc);
+  ws_event_target *t = ws__calloc(alloc, 1, sizeof *t);
+  if (t)
+    t->alloc = alloc;
+  return t;
+}
+
+static void destroy(ws_event_target *t) {
+  ws__free(t->alloc, t->v);
+  ws__free(t->alloc, t);
+}
+
+void ws_event_target_free(ws_event_target *t) {
+  if (!t)
+    return;
+  if (t->depth > 0) {
+    /* Called from one of t's own listeners: the dispatch loop still reads t, so the outermost
+     * dispatch frees it on its way out. */
+    t->free_pending = true;
+    return;
+  }
+  destroy(t);
+}
+
+/* Drop entries flagged removed; only when no dispatch holds indices into the array. */
+static void sweep(ws_event_target *t) {
+  size_t w = 0;
+  for (size_t r = 0; r < t->len; r++)
+    if (!t->v[r].removed)
+      t->v[w++] = t->v[r];
+  t->len = w;
+}
+
+static void mark_removed(ws_event_target *t, entry *e) {
+  e->removed = true;
+  if (t->depth == 0)
+    sweep(t);
+}
+
+static entry *find(ws_event_target *t, const char *type, bool handler, ws_event_listener_cb cb,
+                   void *ud) {
+  for (size_t i = 0; i < t->len; i++) {
+    entry *e = &t->v[i];
+    if (e->removed || e->handler != handler || strcmp(e->type, type) != 0)
+      continue;
+    if (handler || (e->cb == cb && e->ud == ud))
+      return e;
+  }
+  return NULL;
+}
+
+static int append(ws_event_target *t, const char *type, bool handler, ws_event_listener_cb cb,
+                  void *ud) {
+  if (t->len == t->cap) {
+    if (t->cap >= MAX_LISTENERS)
+      return WS_ERR_LIMIT;
+    size_t cap = t->cap ? t->cap * 2 : 4;
+    if (cap > MAX_LISTENERS)
+      cap = MAX_LISTENERS;
+    entry *v = ws__realloc(t->alloc, t->v, cap * sizeof *v);
+    if (!v)
+      return WS_ERR_NOMEM;
+    t->v = v;
+    t->cap = cap;
+  }
+  entry *e = &t->v[t->len++];
+  memset(e, 0, sizeof *e);
+  memcpy(e->type, type, strlen(type) + 1);
+  e->cb = cb;
+  e->ud = ud;
+  e->handler = handler;
+  return WS_OK;
+}
+
+static int check(const ws_event_target *t, const char *type) {
+  if (!t || !type_ok(type))
+    return WS_ERR_INVAL;
+  return t->free_pending ? WS_ERR_STATE : WS_OK;
+}
+
+int ws_event_target_set_handler(ws_event_target *t, const char *type, ws_event_listener_cb cb,
+                                void *user_data) {
+  int rc = check(t, type);
+  if (rc)
+    return rc;
+  entry *e = find(t, type, true, NULL, NULL);
+  if (!cb) {
+    /* HTML "deactivate an event handler": its listener leaves the list; set again, it re-enters
+     * at the end. */
+    if (e)
+      mark_removed(t, e);
+    return WS_OK;
+  }
+  if (e) {
+    /* HTML: changing an active handler's value keeps its listener (and so its position); the
+     * listener reads the handler when called, so a dispatch under way sees the new value. */
+    e->cb = cb;
+    e->ud = user_data;
+    return WS_OK;
+  }
+  return append(t, type, true, cb, user_data);
+}
+
+int ws_event_target_add_listener(ws_event_target *t, const char *type, ws_event_listener_cb cb,
+                                 void *user_data) {
+  int rc = check(t, type);
+  if (rc)
+    return rc;
+  if (!cb)
+    return WS_ERR_INVAL;
+  /* DOM "add an event listener": an equal (type, callback, capture) entry means do nothing. */
+  if (find(t, type, false, cb, user_data))
+    return WS_OK;
+  return append(t, type, false, cb, user_data);
+}
+
+int ws_event_target_remove_listener(ws_event_target *t, const char *type, ws_event_listener_cb cb,
+                                    void *user_data) {
+  int rc = check(t, type);
+  if (rc)
+    return rc;
+  entry *e = cb ? find(t, type, false, cb, user_data) : NULL;
+  if (!e)
+    return WS_ERR_NOT_FOUND;
+  mark_removed(t, e);
+  return WS_OK;
+}
+
+int ws_event_target_dispatch(ws_event_target *t, ws_event *ev) {
+  if (!t || !ev)
+    return WS_ERR_INVAL;
+  /* DOM dispatchEvent: InvalidStateError if the event is being dispatched. */
+  if (ev->in_dispatch || t->free_pending)
+    return WS_ERR_STATE;
+  ev->dispatched = true;
+  ev->in_dispatch = true;
+  t->depth++;
+  /* Entries appended from here on are past n: not called in this dispatch (DOM clones the list). */
+  size_t n = t->len;
+  for (size_t i = 0; i < n && !t->free_pending; i++) {
+    /* Re-read through t->v each time: a listener may have grown (moved) the array. */
+    const entry *e = &t->v[i];
+    if (e->removed || strcmp(e->type, ev->type) != 0)
+      continue;
+    e->cb(ev, e->ud);
+  }
+  t->depth--;
+  ev->in_dispatch = false;
+  if (t->depth == 0) {
+    if (t->free_pending)
+      destroy(t);
+    else
+      sweep(t);
+  }
+  return WS_OK;
+}

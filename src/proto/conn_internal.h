@@ -1,0 +1,103 @@
+/* The layout of a ws_conn, shared by the files of src/proto that implement it and by the unit
+ * tests (which check sizes and internal invariants). Applications see only wsclean/conn.h. */
+#ifndef WS_PROTO_CONN_INTERNAL_H
+#define WS_PROTO_CONN_INTERNAL_H
+
+#include "base/buf.h"
+#include "proto/frame.h"
+#include "proto/utf8.h"
+#include "wsclean/conn.h"
+
+/* One queued outgoing frame: header + payload contiguous, in `data` or in a shared frame. */
+typedef struct ws__out {
+  struct ws__out *next;
+  ws_frame_shared *shared; /* non-NULL: the bytes live there (broadcast) */
+  size_t len;              /* frame bytes */
+  size_t hdr;              /* header bytes: data[hdr..len) is payload */
+  bool app;                /* payload counts in bufferedAmount (data frames) */
+  uint8_t data[];          /* own bytes when shared == NULL */
+} ws__out;
+
+struct ws_frame_shared {
+  const ws_allocator *alloc;
+  size_t refs; /* one thread: shared frames are queued from the loop thread that owns them */
+  size_t len;
+  size_t hdr;
+  uint8_t data[];
+};
+
+/* A close frame: 2 header bytes + 4 mask bytes (client) + 125 payload bytes (RFC 6455 5.5). */
+#define WS__CLOSE_FRAME_MAX (2 + 4 + WS__CONTROL_MAX)
+
+enum { WS__RX_HDR = 0, WS__RX_PAYLOAD = 1 };
+
+struct ws_conn {
+  ws_conn_callbacks cb;
+  void *ud;
+  const ws_allocator *alloc;
+  ws_random_cb rand_cb; /* mask keys (client role) */
+  void *rand_ud;
+
+  /* limits (copied from the options) */
+  uint64_t max_message;
+  uint64_t max_frame;
+  size_t send_queue_limit;
+  uint32_t max_fragments;
+  uint32_t close_timeout_ms;
+  uint32_t idle_timeout_ms;
+  uint32_t ping_interval_ms;
+  uint32_t ping_timeout_ms;
+
+  /* time: the last value fed by ws_conn_new/ws_conn_tick (the core never reads a clock) */
+  uint64_t now;
+  uint64_t opened_at;
+  uint64_t last_rx;
+  uint64_t ping_sent_at;
+  uint64_t close_deadline; /* 0: not running */
+
+  /* input */
+  ws__frame_hdr fh; /* the frame being received */
+  uint64_t fpos;    /* payload bytes of it received so far */
+  ws__buf msg;      /* a message in progress (fragmented or split across reads); empty and
+                       unallocated between messages */
+  uint32_t frags;   /* frames of the message in progress */
+  ws__utf8 utf8;    /* text message validation state */
+  ws__utf8 rutf8;   /* close reason validation state */
+  ws__utf8 oututf8; /* text sent with ws_conn_send_fragment */
+  uint8_t hdr[WS__FRAME_HDR_MAX];
+  uint8_t hdr_have;
+  uint8_t rx_phase;
+  uint8_t msg_op; /* opcode of the message in progress, 0 if none */
+  uint8_t out_msg_op; /* opcode of the fragmented message being sent, 0 if none */
+  uint8_t ctl_len;
+  uint8_t ctl[WS__CONTROL_MAX + 1]; /* control payload; after a close frame, its body + NUL */
+
+  /* output */
+  ws__out *head, *tail;
+  ws__out *pong;      /* the queued pong not yet started, replaced by a newer ping's */
+  size_t head_off;    /* bytes of head already written */
+  size_t out_bytes;   /* bytes of the queued frames not yet written */
+  uint64_t buffered;  /* application payload bytes queued, not yet written */
+  uint64_t dropped;   /* application bytes refused once closing started (WHATWG) */
+  uint8_t close_out[WS__CLOSE_FRAME_MAX]; /* our close frame: always the last bytes sent */
+  uint8_t close_len, close_off;
+
+  /* closing */
+  const char *detail;
+  int fail_err; /* the error that failed the connection */
+  int end_err;  /* why it ended abnormally without failing (EOF, close timeout) */
+  uint16_t code_sent, code_received; /* 1005 for a close frame without a body */
+  uint8_t state;     /* ws_ready_state */
+  uint8_t transport; /* ws_transport_action */
+  uint8_t initiator; /* ws_closer */
+  uint8_t role;
+  uint8_t rsv_allowed;
+  bool text_only, binary_only;
+  bool close_sent, close_received, close_flushed;
+  bool failed, eof, closed;
+  bool ping_outstanding;
+  bool code_checked;
+  bool idle_closing;
+};
+
+#endif

@@ -1,0 +1,329 @@
+/* The output side of a ws_conn: a queue of whole frames (header + payload contiguous, one
+ * slice each for writev), our close frame in an inline slot that always goes last, masking for
+ * the client role, shared broadcast frames and WHATWG bufferedAmount. */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "proto/conn_internal.h"
+#include "proto/conn_out.h"
+#include "proto/mask.h"
+
+static const uint8_t *out_bytes(const ws__out *o) { return o->shared ? o->shared->data : o->data; }
+
+static void out_free(ws_conn *c, ws__out *o) {
+  if (o->shared)
+    ws_frame_shared_release(o->shared);
+  ws__free(c->alloc, o);
+}
+
+static void out_push(ws_conn *c, ws__out *o) {
+  o->next = NULL;
+  if (c->tail)
+    c->tail->next = o;
+  else
+    c->head = o;
+  c->tail = o;
+  c->out_bytes += o->len;
+  if (o->app)
+    c->buffered += o->len - o->hdr;
+}
+
+void ws__out_clear(ws_conn *c) {
+  ws__out *o = c->head;
+  while (o) {
+    ws__out *next = o->next;
+    out_free(c, o);
+    o = next;
+  }
+  c->head = c->tail = c->pong = NULL;
+  c->head_off = 0;
+  c->out_bytes = 0;
+  c->buffered = 0;
+}
+
+void ws__out_drop_unstarted(ws_conn *c) {
+  ws__out *keep = (c->head && c->head_off > 0) ? c->head : NULL;
+  ws__out *o = keep ? keep->next : c->head;
+  while (o) {
+    ws__out *next = o->next;
+    c->out_bytes -= o->len;
+    if (o->app)
+      c->buffered -= o->len - o->hdr;
+    out_free(c, o);
+    o = next;
+  }
+  if (keep) {
+    keep->next = NULL;
+    c->tail = keep;
+  } else {
+    c->head = c->tail = NULL;
+    c->head_off = 0;
+  }
+  if (c->pong != keep)
+    c->pong = NULL;
+}
+
+/* RFC 6455 5.3: a client masks every frame with a fresh key; a server never masks. */
+static size_t build(ws_conn *c, uint8_t *dst, bool fin, uint8_t op, const uint8_t *p, size_t n) {
+  if (c->role == WS_ROLE_CLIENT) {
+    uint8_t key[4];
+    c->rand_cb(c->rand_ud, key, 4);
+    size_t h = ws__frame_build(dst, fin, 0, op, key, n);
+    if (n)
+      ws__mask_copy(dst + h, p, n, key, 0);
+    return h + n;
+  }
+  size_t h = ws__frame_build(dst, fin, 0, op, NULL, n);
+  if (n)
+    memcpy(dst + h, p, n);
+  return h + n;
+}
+
+void ws__out_close(ws_conn *c, uint16_t code, const char *reason, size_t reason_len) {
+  uint8_t body[WS__CONTROL_MAX] = {0};
+  size_t n = 0;
+  if (code) {
+    body[0] = (uint8_t)(code >> 8);
+    body[1] = (uint8_t)code;
+    if (reason_len > WS__CONTROL_MAX - 2)
+      reason_len = WS__CONTROL_MAX - 2;
+    if (reason_len)
+      memcpy(body + 2, reason, reason_len);
+    n = 2 + reason_len;
+  }
+  c->close_len = (uint8_t)build(c, c->close_out, true, WS_OP_CLOSE, body, n);
+  c->close_off = 0;
+  c->close_sent = true;
+  c->code_sent = code ? code : WS_CLOSE_NO_STATUS;
+  c->out_msg_op = 0;
+}
+
+/* Allocate a node for a frame of payload n (room for `room` payload bytes). */
+static ws__out *node_new(ws_conn *c, size_t room) {
+  ws__out *o = ws__malloc(c->alloc, sizeof *o + WS__FRAME_HDR_MAX + room);
+  if (o) {
+    o->next = NULL;
+    o->shared = NULL;
+    o->app = false;
+  }
+  return o;
+}
+
+int ws__out_control(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool replace) {
+  if (replace && c->pong && !(c->pong == c->head && c->head_off > 0)) {
+    /* Only the latest pending pong needs sending (RFC 6455 5.5.3). */
+    ws__out *o = c->pong;
+    c->out_bytes -= o->len;
+    o->len = build(c, o->data, true, op, p, n);
+    o->hdr = o->len - n;
+    c->out_bytes += o->len;
+    return WS_OK;
+  }
+  ws__out *o = node_new(c, WS__CONTROL_MAX);
+  if (!o)
+    return WS_ERR_NOMEM;
+  o->len = build(c, o->data, true, op, p, n);
+  o->hdr = o->len - n;
+  out_push(c, o);
+  if (replace)
+    c->pong = o;
+  return WS_OK;
+}
+
+/* ---- public output API ------------------------------------------------------------------- */
+
+/* WHATWG send(): once the closing handshake has started the data is dropped but counted. */
+static bool send_closed(ws_conn *c, size_t len) {
+  if (c->close_sent || c->failed || c->closed || c->eof) {
+    c->dropped += len;
+    return true;
+  }
+  return false;
+}
+
+/* Would a frame of h header + n payload bytes keep the queue within send_queue_limit? */
+static bool room_for(const ws_conn *c, size_t h, size_t n) {
+  if (n > SIZE_MAX - h)
+    return false;
+  size_t need = h + n;
+  return need <= c->send_queue_limit && c->out_bytes <= c->send_queue_limit - need;
+}
+
+static int queue_data(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool fin) {
+  size_t h = ws__frame_hdr_size(n, c->role == WS_ROLE_CLIENT);
+  if (!room_for(c, h, n))
+    return WS_ERR_BUFFER_FULL;
+  ws__out *o = node_new(c, n);
+  if (!o)
+    return WS_ERR_NOMEM;
+  o->len = build(c, o->data, fin, op, p, n);
+  o->hdr = h;
+  o->app = true;
+  out_push(c, o);
+  return WS_OK;
+}
+
+int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+  if (!c || (op != WS_OP_TEXT && op != WS_OP_BINARY) || (!data && len))
+    return WS_ERR_INVAL;
+  if (send_closed(c, len))
+    return WS_ERR_STATE;
+  if (c->out_msg_op)
+    return WS_ERR_STATE; /* RFC 6455 5.4: a fragmented message is being sent */
+  /* RFC 6455 5.6: a text message is UTF-8; the peer would fail us with 1007. */
+  if (op == WS_OP_TEXT && !ws__utf8_valid(data, len))
+    return WS_ERR_INVAL;
+  return queue_data(c, (uint8_t)op, data, len, true);
+}
+
+int ws_conn_send_fragment(ws_conn *c, ws_opcode op, const void *data, size_t len, bool fin) {
+  if (!c || (!data && len))
+    return WS_ERR_INVAL;
+  if (op != WS_OP_TEXT && op != WS_OP_BINARY && op != WS_OP_CONTINUATION)
+    return WS_ERR_INVAL;
+  if (send_closed(c, len))
+    return WS_ERR_STATE;
+  /* RFC 6455 5.4: TEXT/BINARY start a message, CONTINUATION carries it on. */
+  if ((op == WS_OP_CONTINUATION) != (c->out_msg_op != 0))
+    return WS_ERR_STATE;
+  uint8_t mop = op == WS_OP_CONTINUATION ? c->out_msg_op : (uint8_t)op;
+  ws__utf8 st = c->oututf8;
+  if (op != WS_OP_CONTINUATION)
+    ws__utf8_reset(&st);
+  if (mop == WS_OP_TEXT && (ws__utf8_feed(&st, data, len) != len || (fin && !ws__utf8_complete(&st))))
+    return WS_ERR_INVAL;
+  int rc = queue_data(c, (uint8_t)op, data, len, fin);
+  if (rc)
+    return rc;
+  c->oututf8 = st;
+  c->out_msg_op = fin ? 0 : mop;
+  return WS_OK;
+}
+
+static int user_control(ws_conn *c, uint8_t op, const void *data, size_t len) {
+  if (!c || (!data && len) || len > WS__CONTROL_MAX)
+    return WS_ERR_INVAL;
+  if (c->close_sent || c->failed || c->closed || c->eof)
+    return WS_ERR_STATE;
+  if (!room_for(c, ws__frame_hdr_size(len, c->role == WS_ROLE_CLIENT), len))
+    return WS_ERR_BUFFER_FULL;
+  return ws__out_control(c, op, data, len, false);
+}
+
+int ws_conn_ping(ws_conn *c, const void *data, size_t len) {
+  return user_control(c, WS_OP_PING, data, len);
+}
+int ws_conn_pong(ws_conn *c, const void *data, size_t len) {
+  return user_control(c, WS_OP_PONG, data, len);
+}
+
+int ws_conn_pending_out(const ws_conn *c, ws_slice *out, int max) {
+  if (!c || !out || max <= 0)
+    return 0;
+  int k = 0;
+  size_t off = c->head_off;
+  const ws__out *o = c->head;
+  for (; o && k < max; o = o->next) {
+    out[k].data = out_bytes(o) + off;
+    out[k].len = o->len - off;
+    off = 0;
+    k++;
+  }
+  if (!o && k < max && c->close_off < c->close_len) {
+    out[k].data = c->close_out + c->close_off;
+    out[k].len = (size_t)(c->close_len - c->close_off);
+    k++;
+  }
+  return k;
+}
+
+size_t ws_conn_pending_bytes(const ws_conn *c) {
+  if (!c)
+    return 0;
+  return c->out_bytes + (size_t)(c->close_len - c->close_off);
+}
+
+void ws_conn_consume_out(ws_conn *c, size_t n) {
+  if (!c)
+    return;
+  while (n && c->head) {
+    ws__out *o = c->head;
+    size_t left = o->len - c->head_off;
+    size_t take = n < left ? n : left;
+    if (o->app) {
+      /* WHATWG bufferedAmount falls as payload bytes (not header bytes) are written. */
+      size_t lo = c->head_off > o->hdr ? c->head_off : o->hdr;
+      size_t hi = c->head_off + take;
+      if (hi > lo)
+        c->buffered -= hi - lo;
+    }
+    c->head_off += take;
+    c->out_bytes -= take;
+    n -= take;
+    if (c->head_off == o->len) {
+      c->head = o->next;
+      if (!c->head)
+        c->tail = NULL;
+      if (c->pong == o)
+        c->pong = NULL;
+      c->head_off = 0;
+      out_free(c, o);
+    }
+  }
+  if (n && c->close_off < c->close_len) {
+    size_t left = (size_t)(c->close_len - c->close_off);
+    size_t take = n < left ? n : left;
+    c->close_off = (uint8_t)(c->close_off + take);
+    if (c->close_off == c->close_len)
+      c->close_flushed = true;
+  }
+}
+
+/* ---- shared frames ----------------------------------------------------------------------- */
+
+ws_frame_shared *ws_frame_shared_new(const ws_allocator *alloc, ws_opcode op, const void *data,
+                                     size_t len) {
+  if ((op != WS_OP_TEXT && op != WS_OP_BINARY) || (!data && len))
+    return NULL;
+  if (op == WS_OP_TEXT && !ws__utf8_valid(data, len))
+    return NULL;
+  if (len > SIZE_MAX - sizeof(ws_frame_shared) - WS__FRAME_HDR_MAX)
+    return NULL;
+  ws_frame_shared *f = ws__malloc(alloc, sizeof *f + WS__FRAME_HDR_MAX + len);
+  if (!f)
+    return NULL;
+  f->alloc = alloc;
+  f->refs = 1;
+  f->hdr = ws__frame_build(f->data, true, 0, (uint8_t)op, NULL, len);
+  if (len)
+    memcpy(f->data + f->hdr, data, len);
+  f->len = f->hdr + len;
+  return f;
+}
+
+void ws_frame_shared_release(ws_frame_shared *f) {
+  if (f && --f->refs == 0)
+    ws__free(f->alloc, f);
+}
+
+int ws_conn_send_shared(ws_conn *c, ws_frame_shared *f) {
+  if (!c || !f || c->role != WS_ROLE_SERVER)
+    return WS_ERR_INVAL;
+  size_t payload = f->len - f->hdr;
+  if (send_closed(c, payload))
+    return WS_ERR_STATE;
+  if (c->out_msg_op)
+    return WS_ERR_STATE;
+  if (!room_for(c, f->hdr, f->len - f->hdr))
+    return WS_ERR_BUFFER_FULL;
+  ws__out *o = ws__malloc(c->alloc, sizeof *o);
+  if (!o)
+    return WS_ERR_NOMEM;
+  o->shared = f;
+  f->refs++;
+  o->len = f->len;
+  o->hdr = f->hdr;
+  o->app = true;
+  out_push(c, o);
+  return WS_OK;
+}
