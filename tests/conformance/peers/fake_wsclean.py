@@ -3,7 +3,7 @@
 built on Python websockets, to test run_all.py's wsclean wiring before the real CLI exists:
 
     fake_wsclean.py serve --host H --port P [--max-message BYTES] [--close-timeout MS]
-    fake_wsclean.py connect URL --echo
+    fake_wsclean.py connect URL --echo [--max-message BYTES] [--close-timeout MS]
     fake_wsclean.py serve --help | connect --help
 
 With FAKE_WSCLEAN_NO_SERVE=1 in the environment it behaves like a CLI without those
@@ -30,10 +30,11 @@ async def serve(host, port, max_message, close_timeout):
         await asyncio.Future()
 
 
-async def connect(url):
+async def connect(url, max_message, close_timeout):
     try:
-        async with websockets.connect(url, max_size=64 << 20, max_queue=None, compression=None,
-                                      close_timeout=1, ping_interval=None) as ws:
+        async with websockets.connect(url, max_size=max_message, max_queue=None,
+                                      compression=None, close_timeout=close_timeout,
+                                      ping_interval=None) as ws:
             async for m in ws:
                 await ws.send(m)
     except websockets.ConnectionClosed:
@@ -54,11 +55,13 @@ def main():
     c = sub.add_parser("connect")
     c.add_argument("url")
     c.add_argument("--echo", action="store_true")
+    c.add_argument("--max-message", type=int, default=16 << 20)
+    c.add_argument("--close-timeout", type=int, default=5000)
     a = ap.parse_args()
     if a.cmd == "serve":
         asyncio.run(serve(a.host, a.port, a.max_message, a.close_timeout / 1000.0))
     else:
-        asyncio.run(connect(a.url))
+        asyncio.run(connect(a.url, a.max_message, a.close_timeout / 1000.0))
     return 0
 
 
