@@ -587,7 +587,7 @@ def run_server_mode(cases, opts):
                 proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                         stdout=subprocess.DEVNULL, stderr=errf)
             try:
-                r = _serve_one(lsock, case, port, opts, t0)
+                r = _serve_one(lsock, case, port, opts, t0, proc)
             finally:
                 try:
                     proc.stdin.close()
@@ -624,13 +624,22 @@ def _reap(proc, wait):
         return None
 
 
-def _serve_one(lsock, case, port, opts, t0):
-    lsock.settimeout(opts.connect_timeout)
-    try:
-        sock, _ = lsock.accept()
-    except socket.timeout:
-        return failed_setup(case, "the client under test did not connect within %.1f s"
-                            % opts.connect_timeout, t0)
+def _serve_one(lsock, case, port, opts, t0, proc):
+    # Wait for the connection, but stop at once if the client under test already exited
+    # (a usage error would otherwise cost the full connect timeout on every case).
+    end = now() + opts.connect_timeout
+    sock = None
+    while sock is None:
+        lsock.settimeout(max(0.01, min(0.05, end - now())))
+        try:
+            sock, _ = lsock.accept()
+        except socket.timeout:
+            if proc.poll() is not None:
+                return failed_setup(case, "the client under test exited with status %s "
+                                    "without connecting" % proc.returncode, t0)
+            if now() >= end:
+                return failed_setup(case, "the client under test did not connect within "
+                                    "%.1f s" % opts.connect_timeout, t0)
     conn = wsraw.Conn(sock)
     try:
         path, _headers = wsraw.server_handshake(conn, now() + opts.connect_timeout)
