@@ -26,7 +26,6 @@ connect command) is skipped. CTest uses the same script for one target at a time
 import argparse
 import json
 import os
-import re
 import shlex
 import shutil
 import signal
