@@ -843,7 +843,7 @@ _SIZES = [64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20]
 for _j, _s in enumerate(_SIZES, 1):
     # Generous for 16 MiB (the harness masks in Python); short elsewhere, so that a peer
     # that stalls costs seconds, not minutes (timeouts are multiplied under sanitizers).
-    _t = 15.0 if _s > (4 << 20) else 5.0
+    _t = 8.0 if _s > (4 << 20) else 5.0
     add("9.1.%d" % _j, "text message of %d KiB" % (_s >> 10), _timed_echo(OP_TEXT, _s),
         timeout=_t)
     add("9.2.%d" % _j, "binary message of %d KiB" % (_s >> 10), _timed_echo(OP_BINARY, _s),
