@@ -441,7 +441,7 @@ int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
   const char *reason =
       code == WS_CLOSE_SERVICE_RESTART ? "server restarting" : "server shutting down";
   for (ws_socket *ws = srv->head; ws; ws = ws->next) {
-    if (ws->freeing)
+    if (ws->freeing || ws->terminating) /* ws_terminate: no frame goes out any more */
       continue;
     if (ws->phase == WS__PH_OPEN && ws->conn) {
       /* Queued after the messages already sent: they are delivered first. */
