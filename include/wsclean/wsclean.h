@@ -255,7 +255,9 @@ typedef struct ws_server_options {
   size_t num_allowed_origins;
   uint32_t max_connections;      /* default 10000; a connection over the limit completes the
                                     handshake and is closed at once with 1013 Try Again Later */
-  uint32_t handshake_timeout_ms; /* default 10000: TLS + upgrade request, then cut */
+  uint32_t handshake_timeout_ms; /* default 30000: TLS + upgrade request (or a plain HTTP
+                                    request), then cut. Above Chromium's 10 s for unused
+                                    pre-opened sockets: see docs/api.md */
   /* Slow consumers: when a connection's unsent output stays above slow_consumer_bytes for
    * slow_consumer_ms, it is closed with 1008 Policy Violation (the peer does not read what it
    * asked for; reconnecting would not help, so not 1013) and the queue is dropped. Default

@@ -135,6 +135,13 @@ static ws_socket *open_client(harness *h, rec *r, const ws_open_options *o) {
 }
 
 /* ---- ws_terminate ------------------------------------------------------------------------ */
+/* Above Chromium's 10 s unused-socket timeout, so that its spare sockets never race the cut. */
+WS_TEST(server_handshake_timeout_default_30s) {
+  ws_server_options o;
+  ws_server_options_init(&o);
+  WS_CHECK_EQ_INT(o.handshake_timeout_ms, 30000);
+}
+
 WS_TEST(terminate_client_open_async_1006_no_error) {
   harness h;
   h_init(&h, H_NONE);
