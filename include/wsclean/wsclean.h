@@ -162,7 +162,8 @@ WS_API int ws_close_with(ws_socket *ws, uint16_t code, const char *reason);
  * false and diag.error WS_ERR_TERMINATED, initiator LOCAL unless a close frame was exchanged.
  * No "error" event: WHATWG fires "error" only when the connection is *failed* (a fault), and a
  * deliberate local abort is not one (Node ws's terminate() emits only "close" too). Messages
- * still queued are not written; send/ping/close afterwards are ignored (WS_OK).
+ * still queued are not written, input not yet delivered is dropped (no "message" follows);
+ * send/ping/close afterwards are ignored (WS_OK).
  *   - CONNECTING: as ws_close while CONNECTING (error, then close 1006, WS_ERR_ABORTED: the
  *     one way WHATWG aborts a connection that is not open yet);
  *   - OPEN or CLOSING: as above (if the closing handshake had completed and only the TCP end

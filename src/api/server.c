@@ -311,7 +311,7 @@ void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, s
       ws__socket_fire_open(ws);
     }
   }
-  if (!ws->freeing && rest_len > 0)
+  if (!ws->freeing && !ws->terminating && rest_len > 0)
     (void)ws_conn_recv(ws->conn, (uint8_t *)rest, rest_len);
   if (!ws->freeing)
     ws__flush_mark(ws->loop, &ws->flush);

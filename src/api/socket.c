@@ -509,6 +509,8 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
       client_handshake_read(ws, data, len);
     return;
   case WS__PH_OPEN:
+    if (ws->terminating)
+      return; /* ws_terminate: nothing more is delivered before the close event */
     ws__socket_clock(ws);
     (void)ws_conn_recv(ws->conn, data, len);
     touch(ws);

@@ -169,6 +169,23 @@ WS_TEST(terminate_client_open_async_1006_no_error) {
   h_free(&h);
 }
 
+/* Input that is waiting when ws_terminate is called is not delivered: "close" comes next. */
+WS_TEST(terminate_delivers_nothing_more) {
+  harness h;
+  h_init(&h, H_NONE);
+  rec r = {0};
+  ws_socket *ws = open_client(&h, &r, NULL);
+  WS_CHECK_EQ_INT(ws_pause(ws), WS_OK);
+  WS_CHECK_EQ_INT(ws_send_text(h.sws, "z", 1), WS_OK);
+  run_for(&h, 100); /* "z" waits in the client's kernel buffer */
+  WS_CHECK_EQ_STR(r.log, "open");
+  WS_CHECK_EQ_INT(ws_resume(ws), WS_OK); /* readable at the next turn... */
+  WS_CHECK_EQ_INT(ws_terminate(ws), WS_OK);
+  run_until(&h, &r.closes, 3000);
+  WS_CHECK_EQ_STR(r.log, "open,close:1006:0"); /* ...but terminated first: no msg:z */
+  h_free(&h);
+}
+
 WS_TEST(terminate_server_in_handler_client_sees_open_then_1006) {
   harness h;
   h_init(&h, H_TERMINATE);

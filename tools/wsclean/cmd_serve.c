@@ -127,7 +127,7 @@ static void serve_usage(FILE *out) {
       "  --deflate | --no-deflate   accept permessage-deflate (RFC 7692) offers or not\n"
       "                       (default: not, as the library's server default)\n"
       "\n"
-      "Scenario endpoints (the server ends the connection right after it opens):\n"
+      "Scenario endpoints (the server ends or breaks the connection right after it opens):\n"
       "  /close?code=C&reason=R  with close code C and reason R (any code valid on the wire)\n"
       "  /empty                  with a close frame without a body: the client reports 1005\n"
       "  /fail                   the handler fails: 1011\n"
