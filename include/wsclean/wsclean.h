@@ -61,11 +61,12 @@ WS_API void ws_loop_stop(ws_loop *loop);
  * WS_ERR_NOMEM; WS_ERR_CLOSED once ws_loop_free has started. Functions posted but not yet run
  * when the loop is freed are dropped without being called. */
 WS_API int ws_loop_post(ws_loop *loop, ws_loop_fn fn, void *ud);
-/* The loop's monotonic clock in ms (CLOCK_MONOTONIC), as of the start of the current turn. */
+/* The loop's monotonic clock in ms (CLOCK_MONOTONIC). Inside callbacks: the time the turn's
+ * wait ended, the same for every callback of the turn; outside the loop: the clock now. */
 WS_API uint64_t ws_loop_now(const ws_loop *loop);
-/* setTimeout: call fn(loop, ud) once, after delay_ms (0..2^31 ms). Timers with the same
- * deadline fire in the order they were set. Returns an id > 0, or 0 on allocation failure.
- * A pending timer keeps ws_loop_run running. */
+/* setTimeout: call fn(loop, ud) once, delay_ms (0..2^31 ms) after ws_loop_now(). Timers with the
+ * same deadline fire in the order they were set. Returns an id > 0, or 0 on allocation failure. A
+ * pending timer keeps ws_loop_run running. */
 WS_API uint64_t ws_loop_set_timeout(ws_loop *loop, uint32_t delay_ms, ws_loop_fn fn, void *ud);
 /* clearTimeout: WS_ERR_NOT_FOUND if id is unknown, already fired or cleared. O(number of
  * pending app timers). */
@@ -153,6 +154,39 @@ WS_API int ws_close(ws_socket *ws, uint16_t code, const char *reason);
  * reason; otherwise as ws_close. */
 WS_API int ws_close_with(ws_socket *ws, uint16_t code, const char *reason);
 
+/* terminate() (Node ws): cut the connection now, without a close frame. Like a TCP drop, the
+ * peer reports 1006 (wasClean false). Our side's events fire from the loop, never from inside
+ * the call: readyState is CLOSING at once, TCP is closed at the end of the current loop turn
+ * (after a server's 101 response still being written, so a connection handler may terminate),
+ * then "close" fires with code 1006 (or the code of a close frame already received), wasClean
+ * false and diag.error WS_ERR_TERMINATED, initiator LOCAL unless a close frame was exchanged.
+ * No "error" event: WHATWG fires "error" only when the connection is *failed* (a fault), and a
+ * deliberate local abort is not one (Node ws's terminate() emits only "close" too). Messages
+ * still queued are not written, input not yet delivered is dropped (no "message" follows);
+ * send/ping/close afterwards are ignored (WS_OK).
+ *   - CONNECTING: as ws_close while CONNECTING (error, then close 1006, WS_ERR_ABORTED: the
+ *     one way WHATWG aborts a connection that is not open yet);
+ *   - OPEN or CLOSING: as above (if the closing handshake had completed and only the TCP end
+ *     was awaited, the close event stays clean with the exchanged code);
+ *   - CLOSED or already terminating: nothing.
+ * Returns WS_OK, or WS_ERR_INVAL for NULL. */
+WS_API int ws_terminate(ws_socket *ws);
+
+/* pause()/resume() (Node ws): read-side backpressure. While paused nothing is read from the
+ * socket: no "message", no close frame, no EOF is seen (the kernel's receive buffer fills, then
+ * TCP flow control slows the peer). Writing and the timers go on: queued messages are sent, and
+ * the close timeout, the idle timeout and ws_terminate still end the connection (a paused
+ * socket that started a close will not see the answer, so it ends by its close timeout, 1006).
+ * The pause takes effect at the next read: the rest of the bytes already read (at most one
+ * 64 KiB read, or the frames that arrived with the handshake) are still delivered. ws_resume
+ * reads again from the next loop turn, including input TLS decrypted before the pause.
+ * Idempotent. WS_ERR_STATE while CONNECTING (there is no connection to pause yet: call it from
+ * the "open" event or a server's connection handler) and once CLOSED; WS_ERR_INVAL for NULL. */
+WS_API int ws_pause(ws_socket *ws);
+WS_API int ws_resume(ws_socket *ws);
+/* true between ws_pause and ws_resume. */
+WS_API bool ws_is_paused(const ws_socket *ws);
+
 /* readyState: WS_CONNECTING, WS_OPEN, WS_CLOSING, WS_CLOSED. */
 WS_API ws_ready_state ws_state(const ws_socket *ws);
 /* bufferedAmount: message bytes queued and not yet written (plus dropped-after-close bytes). */
@@ -175,6 +209,24 @@ WS_API void *ws_user_data(const ws_socket *ws);
  * min_ms 1000, max_ms 30000). random32 is a random number from the caller. */
 WS_API int64_t ws_reconnect_delay(const ws_close_event *last, unsigned attempt, uint32_t min_ms,
                                   uint32_t max_ms, uint32_t random32);
+
+/* The same policy, automatic: keeps a connection to url, opening a new socket after each close
+ * with ws_reconnect_delay's backoff (min_ms/max_ms 0: 1000/30000; the count of attempts resets
+ * at every "open"). on_socket(r, ws, ud) is called for every new socket, before any of its
+ * events: set its handlers there. When the policy says stop (1002, 1003, 1008, clean 1000) or
+ * ws_reconnect_stop was called, on_socket is called one last time with ws NULL, and the helper
+ * frees itself. Returns NULL and *err as ws_open for a bad URL or protocols. */
+typedef struct ws_reconnect ws_reconnect;
+typedef void (*ws_reconnect_cb)(ws_reconnect *r, ws_socket *ws, void *ud);
+WS_API ws_reconnect *ws_reconnect_start(ws_loop *loop, const char *url,
+                                        const char *const *protocols, size_t num_protocols,
+                                        const ws_open_options *opts, uint32_t min_ms,
+                                        uint32_t max_ms, ws_reconnect_cb on_socket, void *ud,
+                                        int *err);
+/* Stop reconnecting. The current socket (if any) stays as it is (close it with ws_close if
+ * wanted); on_socket(r, NULL) follows from the loop once it has closed (at once if there is
+ * none). Idempotent until then. */
+WS_API void ws_reconnect_stop(ws_reconnect *r);
 
 /* ============================================================================================
  * Server
@@ -204,7 +256,9 @@ typedef struct ws_server_options {
   size_t num_allowed_origins;
   uint32_t max_connections;      /* default 10000; a connection over the limit completes the
                                     handshake and is closed at once with 1013 Try Again Later */
-  uint32_t handshake_timeout_ms; /* default 10000: TLS + upgrade request, then cut */
+  uint32_t handshake_timeout_ms; /* default 30000: TLS + upgrade request (or a plain HTTP
+                                    request), then cut. Above Chromium's 10 s for unused
+                                    pre-opened sockets: see docs/api.md */
   /* Slow consumers: when a connection's unsent output stays above slow_consumer_bytes for
    * slow_consumer_ms, it is closed with 1008 Policy Violation (the peer does not read what it
    * asked for; reconnecting would not help, so not 1013) and the queue is dropped. Default

@@ -1,6 +1,6 @@
 /* The browser-shaped WebSocket object: the client (ws_open) and the per-connection object the
  * server hands out. It glues a ws__sock (loop), a handshake (proto) and a ws_conn (proto), and
- * turns the conn's callbacks into DOM events in the WHATWG order. docs/internals/api.md. */
+ * turns the conn's callbacks into DOM events in the WHATWG order. docs/internals/loop.md. */
 #include "api/api.h"
 
 #include "base/alloc.h"
@@ -126,8 +126,8 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws->events_done = true;
   ws->state = WS_CLOSED;
   ws__sock_close(&ws->sock);
-  if (detail != ws->detail)
-    snprintf(ws->detail, sizeof ws->detail, "%s", detail ? detail : "");
+  if (detail != ws->sock.detail) /* the socket's text buffer outlives the event */
+    snprintf(ws->sock.detail, sizeof ws->sock.detail, "%s", detail ? detail : "");
   if (ws->is_server) { /* the application never saw this socket */
     schedule_free(ws);
     return;
@@ -135,7 +135,7 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws_close_diag diag;
   memset(&diag, 0, sizeof diag);
   diag.error = err;
-  diag.detail = ws->detail;
+  diag.detail = ws->sock.detail;
   close_ev ce;
   memset(&ce, 0, sizeof ce);
   uint16_t code = err == WS_ERR_TLS_HANDSHAKE ? WS_CLOSE_TLS_HANDSHAKE : WS_CLOSE_ABNORMAL;
@@ -168,7 +168,6 @@ static void conn_error(ws_conn *c, void *ud, int err) {
 }
 
 static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
-  (void)c;
   ws_socket *ws = ud;
   if (ws->srv)
     ws__server_socket_closed(ws->srv, ws);
@@ -181,8 +180,16 @@ static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
   memset(&ce, 0, sizeof ce);
   size_t rl = 0;
   const char *reason = ws_close_event_reason(ev, &rl);
+  ws_close_diag diag = *ws_close_event_diag(ev);
+  if (ws->terminating && !ws_close_event_was_clean(ev) && !ws_conn_failed(c)) {
+    /* ws_terminate: a deliberate local abort, not a failure (no "error" event; see wsclean.h).
+     * The conn saw a plain end of transport; say who ended it and why. */
+    diag.error = WS_ERR_TERMINATED;
+    if (diag.initiator == WS_CLOSER_NONE)
+      diag.initiator = WS_CLOSER_LOCAL;
+  }
   ws__close_event_set(&ce.ev, ws_close_event_code(ev), reason, rl, ws_close_event_was_clean(ev),
-                      ws_close_event_diag(ev), now_ms(ws));
+                      &diag, now_ms(ws));
   ce.magic = EV_MAGIC;
   ce.ws = ws;
   (void)ws_event_target_dispatch(ws->target, &ce.ev.base);
@@ -228,8 +235,10 @@ static void check_slow_consumer(ws_socket *ws) {
   }
   if (ws->over_since == 0)
     ws->over_since = now;
-  else if (now - ws->over_since >= ms)
+  else if (now - ws->over_since >= ms) {
+    ws__socket_clock(ws);
     ws_conn_fail(ws->conn, WS_ERR_SLOW_CONSUMER, WS_CLOSE_POLICY_VIOLATION);
+  }
 }
 
 static void on_timer(ws__timer *t) {
@@ -246,7 +255,7 @@ static void on_timer(ws__timer *t) {
     return;
   }
   if (ws->phase == WS__PH_CONNECT && ws->fail_err)
-    fail_before_open(ws, ws->fail_err, ws->detail); /* ws_open's connect failed at once */
+    fail_before_open(ws, ws->fail_err, ws->sock.detail); /* ws_open's connect failed at once */
   else if (ws->phase == WS__PH_CONNECT || ws->phase == WS__PH_HANDSHAKE)
     fail_before_open(ws, WS_ERR_HANDSHAKE_TIMEOUT, "the opening handshake timed out");
   else if (ws->phase == WS__PH_HTTP)
@@ -258,9 +267,10 @@ void ws__socket_start_timer(ws_socket *ws) { arm_timer(ws); }
 /* ---- writing (once per turn) ------------------------------------------------------------ */
 static void transport_gone(ws_socket *ws, int err, const char *detail) {
   ws__sock_close(&ws->sock);
-  if (ws->conn)
+  if (ws->conn) {
+    ws__socket_clock(ws);
     ws_conn_transport_closed(ws->conn, err, detail); /* fires error/close; may schedule free */
-  else
+  } else
     fail_before_open(ws, err, detail);
 }
 
@@ -273,9 +283,31 @@ void ws__socket_cut(ws_socket *ws, int err, const char *detail) {
     fail_before_open(ws, err, detail);
 }
 
+/* ws_terminate, at the end of the turn it was called in: a server's 101 still waiting goes out
+ * first (one attempt), so that a connection handler may terminate and the client still sees an
+ * open connection that then drops; frames queued by the conn are not written. TCP is closed
+ * (FIN, or RST when unread input waits: either way no close frame), then the close event. */
+static void terminate_now(ws_socket *ws) {
+  if (ws->sock.state == WS__SOCK_OPEN && ws->out_off < ws->out.len) {
+    ws_slice sl = {ws->out.data + ws->out_off, ws->out.len - ws->out_off};
+    (void)ws__sock_write(&ws->sock, &sl, 1);
+  }
+  ws__sock_close(&ws->sock);
+  ws__socket_clock(ws);
+  /* A plain end of transport for the conn: not a failure, so no "error" event; conn_close
+   * puts WS_ERR_TERMINATED in the diagnostics. */
+  ws_conn_transport_closed(ws->conn, WS_ERR_PROTO_EOF, "ws_terminate() cut the connection");
+}
+
 static void flush_cb(ws__flush *f) {
   ws_socket *ws = (ws_socket *)((char *)f - offsetof(ws_socket, flush));
-  if (ws->freeing || ws->sock.state != WS__SOCK_OPEN)
+  if (ws->freeing)
+    return;
+  if (ws->terminating && ws->conn) {
+    terminate_now(ws);
+    return;
+  }
+  if (ws->sock.state != WS__SOCK_OPEN)
     return;
   if (ws->phase != WS__PH_OPEN) {
     if (ws->out_off < ws->out.len) {
@@ -323,6 +355,10 @@ static void flush_cb(ws__flush *f) {
   if (ws->out_off < ws->out.len) {
     arm_timer(ws);
     return; /* the FIN must not overtake the 101 */
+  }
+  if (ws->out.data) { /* the 101 is out: give its buffer back */
+    ws__buf_free(&ws->out);
+    ws->out_off = 0;
   }
   switch (ws_conn_transport(c)) {
   case WS_TRANSPORT_KEEP:
@@ -423,6 +459,10 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     fail_before_open(ws, WS_ERR_NOMEM, "connection");
     return;
   }
+  /* Everything the handshake negotiated has been copied: an open connection keeps no head
+   * buffer (per-connection memory stays small while idle). */
+  ws_client_handshake_free(ws->chs);
+  ws->chs = NULL;
   fire_plain(ws, "open");
   if (ws->freeing)
     return;
@@ -452,6 +492,8 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     }
     touch(ws);
     ws__server_on_upgrade(ws->srv, ws, data + used, len - used);
+    ws_server_handshake_free(ws->shs); /* the request is no longer needed: see the client */
+    ws->shs = NULL;
     return;
   }
   ws__server_on_http(ws->srv, ws, rc);
@@ -467,6 +509,9 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
       client_handshake_read(ws, data, len);
     return;
   case WS__PH_OPEN:
+    if (ws->terminating)
+      return; /* ws_terminate: nothing more is delivered before the close event */
+    ws__socket_clock(ws);
     (void)ws_conn_recv(ws->conn, data, len);
     touch(ws);
     return;
@@ -478,6 +523,7 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
 static void sock_eof(ws__sock *s) {
   ws_socket *ws = s->owner;
   if (ws->phase == WS__PH_OPEN) {
+    ws__socket_clock(ws);
     ws_conn_eof(ws->conn);
     touch(ws);
   } else if (ws->phase == WS__PH_HTTP) {
@@ -624,7 +670,6 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   ws__tls_ctx_free(tls); /* the SSL holds its own reference */
   if (rc != WS_OK) {
     /* Network failures are events, not return values (WHATWG): report from the loop. */
-    snprintf(ws->detail, sizeof ws->detail, "%s", ws->sock.detail);
     ws->fail_err = rc;
     ws->handshake_deadline = ws_loop_now(loop);
   }
@@ -643,7 +688,10 @@ int ws_on(ws_socket *ws, const char *type, ws_event_listener_cb cb, void *ud) {
 }
 
 ws_ready_state ws_state(const ws_socket *ws) {
-  return ws->conn ? ws_conn_ready_state(ws->conn) : ws->state;
+  if (!ws->conn)
+    return ws->state;
+  ws_ready_state st = ws_conn_ready_state(ws->conn);
+  return ws->terminating && st != WS_CLOSED ? WS_CLOSING : st;
 }
 
 static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
@@ -651,6 +699,9 @@ static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (!ws->conn)
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  if (ws->terminating)
+    return WS_OK; /* as after close(): the data is dropped */
+  ws__socket_clock(ws);
   int rc = ws_conn_send(ws->conn, op, data, len);
   if (rc == WS_ERR_STATE)
     return WS_OK; /* WHATWG: after close() the data is dropped, counted in bufferedAmount */
@@ -674,6 +725,9 @@ int ws_ping(ws_socket *ws, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (!ws->conn)
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  if (ws->terminating)
+    return WS_OK;
+  ws__socket_clock(ws);
   int rc = ws_conn_ping(ws->conn, data, len);
   touch(ws);
   return rc;
@@ -698,6 +752,7 @@ static int close_common(ws_socket *ws, uint16_t code, const char *reason) {
   /* A reason without a code means 1000 (WHATWG close() step 4); neither: an empty body. */
   if (code == 0 && reason)
     code = WS_CLOSE_NORMAL;
+  ws__socket_clock(ws);
   int rc = ws_conn_close(ws->conn, code, reason, rl);
   touch(ws);
   return rc;
@@ -719,6 +774,41 @@ int ws_close_with(ws_socket *ws, uint16_t code, const char *reason) {
     return WS_ERR_INVALID_ACCESS;
   return close_common(ws, code, reason);
 }
+
+int ws_terminate(ws_socket *ws) {
+  if (!ws)
+    return WS_ERR_INVAL;
+  ws_ready_state st = ws_state(ws);
+  if (st == WS_CLOSED || ws->freeing)
+    return WS_OK;
+  if (st == WS_CONNECTING || !ws->conn)
+    return close_common(ws, 0, NULL); /* WHATWG close() while CONNECTING: fail it */
+  if (ws->terminating)
+    return WS_OK;
+  ws->terminating = true;
+  ws__flush_mark(ws->loop, &ws->flush); /* the cut and the events come at the end of the turn */
+  return WS_OK;
+}
+
+int ws_pause(ws_socket *ws) {
+  if (!ws)
+    return WS_ERR_INVAL;
+  if (!ws->conn || ws->freeing || ws_state(ws) == WS_CLOSED)
+    return WS_ERR_STATE;
+  ws__sock_pause_read(&ws->sock, true);
+  return WS_OK;
+}
+
+int ws_resume(ws_socket *ws) {
+  if (!ws)
+    return WS_ERR_INVAL;
+  if (!ws->conn || ws->freeing || ws_state(ws) == WS_CLOSED)
+    return WS_ERR_STATE;
+  ws__sock_pause_read(&ws->sock, false);
+  return WS_OK;
+}
+
+bool ws_is_paused(const ws_socket *ws) { return ws && ws->sock.rd_paused; }
 
 uint64_t ws_buffered_amount(const ws_socket *ws) {
   return ws && ws->conn ? ws_conn_buffered_amount(ws->conn) : 0;

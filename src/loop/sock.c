@@ -39,10 +39,14 @@ static void update_interest(ws__sock *s) {
   if (s->state == WS__SOCK_CONNECTING)
     want = WS__IO_WRITE;
   else {
-    if (!s->rd_eof)
+    if (!s->rd_eof && !s->rd_paused)
       want |= WS__IO_READ;
     if (s->write_blocked)
       want |= WS__IO_WRITE;
+  }
+  if (want == 0 && s->rd_paused) {
+    ws__io_stop(s->loop, &s->io); /* see ws__sock_pause_read: no EPOLLHUP spinning */
+    return;
   }
   if (!s->io.registered)
     (void)ws__io_start(s->loop, &s->io, s->io.fd, sock_io, want);
@@ -101,9 +105,9 @@ static BIO_METHOD *bio_method_new(void) {
   return m;
 }
 
-/* The BIO_METHOD lives as long as the SSL (kept in ex_data-free style: in the BIO itself is not
- * possible, so the socket keeps it). */
-static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server) {
+/* Each SSL gets its own BIO_METHOD (no process-wide state), kept in the SSL's app data and freed
+ * after the SSL in ws__sock_close. */
+static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server, const char *host) {
   s->ssl = SSL_new(tls);
   BIO_METHOD *m = bio_method_new();
   BIO *b = m ? BIO_new(m) : NULL;
@@ -127,16 +131,16 @@ static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server) {
     SSL_set_connect_state(s->ssl);
     struct in6_addr a6;
     struct in_addr a4;
-    bool is_ip = inet_pton(AF_INET, s->host, &a4) == 1 || inet_pton(AF_INET6, s->host, &a6) == 1;
+    bool is_ip = inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
     /* RFC 6066 3: SNI carries host names only, never IP literals. */
     if (!is_ip)
-      SSL_set_tlsext_host_name(s->ssl, s->host);
+      SSL_set_tlsext_host_name(s->ssl, host);
     if (SSL_get_verify_mode(s->ssl) != SSL_VERIFY_NONE) {
       X509_VERIFY_PARAM *vp = SSL_get0_param(s->ssl);
       if (is_ip)
-        X509_VERIFY_PARAM_set1_ip_asc(vp, s->host);
+        X509_VERIFY_PARAM_set1_ip_asc(vp, host);
       else
-        SSL_set1_host(s->ssl, s->host);
+        SSL_set1_host(s->ssl, host);
     }
   }
   return WS_OK;
@@ -212,7 +216,6 @@ static bool connect_next(ws__sock *s) {
 }
 
 int ws__sock_connect(ws__sock *s, const char *host, const char *port, SSL_CTX *tls) {
-  snprintf(s->host, sizeof s->host, "%s", host);
   struct addrinfo hints;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -224,7 +227,7 @@ int ws__sock_connect(ws__sock *s, const char *host, const char *port, SSL_CTX *t
     return WS_ERR_RESOLVE;
   }
   s->ai_next = s->ai_list;
-  if (tls && tls_attach(s, tls, false) != WS_OK) {
+  if (tls && tls_attach(s, tls, false, host) != WS_OK) {
     ws__sock_close(s);
     return WS_ERR_NOMEM;
   }
@@ -244,7 +247,7 @@ int ws__sock_accept(ws__sock *s, int fd, SSL_CTX *tls) {
   set_nodelay(fd);
   s->io.fd = fd;
   if (tls) {
-    if (tls_attach(s, tls, true) != WS_OK) {
+    if (tls_attach(s, tls, true, NULL) != WS_OK) {
       ws__sock_close(s);
       return WS_ERR_NOMEM;
     }
@@ -358,7 +361,8 @@ static void sock_io(ws__io *io, uint32_t ev) {
       update_interest(s);
       s->h->on_writable(s);
     }
-    if (s->state == WS__SOCK_OPEN && !s->rd_eof && (ev & (WS__IO_READ | WS__IO_HUP))) {
+    if (s->state == WS__SOCK_OPEN && !s->rd_eof && !s->rd_paused &&
+        (ev & (WS__IO_READ | WS__IO_HUP))) {
       if (s->ssl)
         read_tls(s);
       else
@@ -495,6 +499,20 @@ void ws__sock_shutdown_write(ws__sock *s) {
     (void)SSL_shutdown(s->ssl); /* our close_notify; the peer's comes with its FIN */
   }
   (void)shutdown(s->io.fd, SHUT_WR);
+}
+
+void ws__sock_pause_read(ws__sock *s, bool paused) {
+  if (s->rd_paused == paused)
+    return;
+  s->rd_paused = paused;
+  if (s->state != WS__SOCK_OPEN)
+    return;
+  update_interest(s);
+  /* Input may already be waiting: TLS records decrypted but not handed over (SSL_pending), or
+   * bytes that arrived while epoll was not watching. One read attempt next turn finds both
+   * (a plain recv that finds nothing just returns EAGAIN). */
+  if (!paused && !s->rd_eof)
+    ws__again_mark(s->loop, &s->io);
 }
 
 void ws__sock_close(ws__sock *s) {

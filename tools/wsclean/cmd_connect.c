@@ -77,6 +77,9 @@ static void connect_usage(FILE *out) {
         "  --close-timeout MS  wait this long for the closing handshake (default 5000)\n"
         "  --max-message SIZE  largest message accepted (default 16M); over it: 1009\n"
         "  --no-close-on-eof   on EOF keep the connection open until the server closes it\n"
+        "  --deflate | --no-deflate   offer permessage-deflate (RFC 7692) or not (default: offer,\n"
+        "                      as browsers do); what the server accepted is the open event's\n"
+        "                      extensions\n"
         "\n"
         "Exit status: 0 closed cleanly with 1000; 1 the connection never opened; 2 usage;\n"
         "3 closed cleanly with another code (or none: 1005); 4 closed abnormally (wasClean\n"
@@ -169,8 +172,11 @@ static void on_message(const ws_event *ev, void *ud) {
   if (c->echo) {
     int rc =
         binary ? ws_send_binary(c->ws, data, len) : ws_send_text(c->ws, (const char *)data, len);
-    if (rc != WS_OK)
+    if (rc != WS_OK) {
+      /* Never drop an echo silently: the conformance peer would wait forever. */
       fprintf(stderr, "wsclean connect: echo failed: %s\n", ws_strerror(rc));
+      ws_close_with(c->ws, WS_CLOSE_INTERNAL_ERROR, "echo failed: send queue full");
+    }
   }
 }
 
@@ -395,6 +401,10 @@ int ws_cmd_connect(int argc, char **argv) {
       oo.insecure = true;
     } else if (!strcmp(a, "--no-close-on-eof")) {
       c.close_on_eof = false;
+    } else if (!strcmp(a, "--deflate")) {
+      oo.deflate.enabled = true;
+    } else if (!strcmp(a, "--no-deflate")) {
+      oo.deflate.enabled = false;
     } else if (a[0] == '-' && a[1] == '-') {
       if (!v) {
         fprintf(stderr, "wsclean connect: %s wants a value (see --help)\n", a);
@@ -469,6 +479,9 @@ int ws_cmd_connect(int argc, char **argv) {
     return EXIT_NEVER_OPENED;
   }
   int err = 0;
+  if (c.echo) /* an echoing client must be able to queue the largest message it accepts */
+    oo.conn.send_queue_limit =
+        wscli_echo_queue_limit(oo.conn.max_message_size, oo.conn.send_queue_limit);
   c.ws = ws_open(c.loop, url, nprot ? protocols : NULL, nprot, &oo, &err);
   if (!c.ws) {
     /* What a browser throws from the constructor (SyntaxError): a bad URL or protocol list. */
