@@ -40,6 +40,7 @@
 /* The library's client handshake (builds the request, checks the 101 response and
  * Sec-WebSocket-Accept) once it is in the tree; until then a minimal one of our own. */
 #ifdef WS_BENCH_HAVE_HS /* set by bench/CMakeLists.txt when include/wsclean/handshake.h exists */
+#include "wsclean/deflate.h"
 #include "wsclean/handshake.h"
 #endif
 
@@ -47,6 +48,7 @@
 #define MAX_SLICES 64
 #define HS_MAX     2048       /* bytes of a handshake response we accept */
 #define LAT_MAX    (4u << 20) /* latency samples kept (the first ones of the measured window) */
+#define JSON_VARIANTS 64      /* --json: distinct messages, 64 x 1 KiB > deflate's 32 KiB window */
 
 typedef enum { MODE_ECHO, MODE_CHURN, MODE_IDLE } lg_mode;
 typedef enum { C_FREE, C_CONNECTING, C_HANDSHAKE, C_OPEN, C_CLOSING, C_DONE } lg_state;
@@ -67,6 +69,8 @@ typedef struct lg_opts {
   double hold;       /* idle: seconds to hold the connections after measuring */
   int server_pid;
   double timeout; /* hard bound on the whole run, seconds */
+  bool deflate;   /* offer permessage-deflate and fail the run if a server declines it */
+  bool json;      /* text payloads: JSON-like records (compressible), JSON_VARIANTS of them */
 } lg_opts;
 
 struct lg;
@@ -78,6 +82,7 @@ typedef struct lg_conn {
   ws_conn *ws;
   uint32_t events; /* epoll interest */
   int outstanding; /* echoes awaited */
+  unsigned variant; /* --json: the next of the JSON_VARIANTS payloads to send */
   uint64_t t_send; /* ns, when the batch was written (latency) */
   uint64_t t_start;
 #ifdef WS_BENCH_HAVE_HS
@@ -92,6 +97,8 @@ typedef struct lg_conn {
 
 typedef struct lg_stats {
   uint64_t msgs, bytes, errors, bad_echo;
+  uint64_t wire_in, wire_out; /* socket bytes read / written (frames, after compression) */
+  uint64_t no_deflate;        /* handshakes where the server did not accept permessage-deflate */
   uint64_t clean, unclean, hs_fail, connect_fail;
   uint64_t opened;
 } lg_stats;
@@ -103,7 +110,7 @@ typedef struct lg {
   lg_conn *conns;
   int nconns;
   uint8_t *rbuf;
-  uint8_t *payload;
+  uint8_t *payload; /* --json: JSON_VARIANTS payloads of o.size bytes, one after the other */
   uint64_t rng;
   bool measuring, running;
   lg_stats st;
@@ -111,6 +118,12 @@ typedef struct lg {
   size_t nlat;
   int next_src;
   char url[64];
+#ifdef WS_BENCH_HAVE_HS
+  ws_deflate_options dopt; /* --deflate: read by the extension's hooks during every handshake */
+  ws_extension dext;
+  ws_deflate_params dp_seen; /* what the first connection negotiated (printed in the result) */
+  bool dp_have;
+#endif
 } lg;
 
 static uint64_t now_ns(void) {
@@ -211,6 +224,8 @@ static void flush_out(lg_conn *c) {
       return;
     }
     ws_conn_consume_out(c->ws, (size_t)w);
+    if (c->lg->measuring)
+      c->lg->st.wire_out += (uint64_t)w;
   }
   set_events(c, EPOLLIN);
   ws_transport_action a = ws_conn_transport(c->ws);
@@ -226,7 +241,12 @@ static void send_batch(lg_conn *c) {
   lg *g = c->lg;
   ws_opcode op = g->o.binary ? WS_OP_BINARY : WS_OP_TEXT;
   for (int i = 0; i < g->o.inflight; i++) {
-    if (ws_conn_send(c->ws, op, g->payload, g->o.size) != 0) {
+    const uint8_t *p = g->payload;
+    if (g->o.json) {
+      p += (size_t)(c->variant % JSON_VARIANTS) * g->o.size;
+      c->variant++;
+    }
+    if (ws_conn_send(c->ws, op, p, g->o.size) != 0) {
       g->st.errors++;
       return;
     }
@@ -352,6 +372,10 @@ static void on_connected(lg_conn *c) {
   ho.url = c->lg->url;
   ho.random = lg_random;
   ho.random_ud = c->lg;
+  if (c->lg->o.deflate) {
+    ho.extensions = &c->lg->dext;
+    ho.num_extensions = 1;
+  }
   c->hsk = ws_client_handshake_new(NULL);
   if (!c->hsk || ws_client_handshake_start(c->hsk, &ho) != 0) {
     c->lg->st.hs_fail++;
@@ -383,10 +407,18 @@ static void on_connected(lg_conn *c) {
   set_events(c, EPOLLIN);
 }
 
-static void on_open(lg_conn *c, uint8_t *extra, size_t extra_len) {
+/* dp: the negotiated permessage-deflate parameters, NULL without --deflate. */
+static void on_open(lg_conn *c, uint8_t *extra, size_t extra_len, const void *dp, uint8_t rsv) {
   lg *g = c->lg;
   ws_conn_options o;
   ws_conn_options_init(&o, WS_ROLE_CLIENT);
+#ifdef WS_BENCH_HAVE_HS
+  o.deflate = dp;
+  o.rsv_allowed = rsv;
+#else
+  (void)dp;
+  (void)rsv;
+#endif
   o.random = lg_random;
   o.random_ud = g;
   o.max_message_size = 64u << 20;
@@ -427,6 +459,24 @@ static void on_handshake_bytes(lg_conn *c) {
   int rc = ws_client_handshake_recv(c->hsk, g->rbuf, (size_t)r, &used);
   if (rc == WS_ERR_AGAIN)
     return;
+  ws_deflate_params dp;
+  bool have_dp = false;
+  uint8_t rsv = 0;
+  if (rc == WS_OK && g->o.deflate) {
+    /* RFC 7692 5: the server may decline the offer; a --deflate row must not silently measure
+     * uncompressed traffic, so a declined offer fails the connection (and the run). */
+    have_dp = ws_deflate_params_from_handshake(&dp, WS_ROLE_CLIENT, &g->dopt,
+                                               ws_client_handshake_extensions(c->hsk)) == 1;
+    rsv = ws_client_handshake_rsv(c->hsk);
+    if (have_dp && !g->dp_have) {
+      g->dp_seen = dp;
+      g->dp_have = true;
+    }
+    if (!have_dp) {
+      g->st.no_deflate++;
+      rc = WS_ERR_PROTO_EOF;
+    }
+  }
   ws_client_handshake_free(c->hsk);
   c->hsk = NULL;
   if (rc != WS_OK) {
@@ -435,7 +485,7 @@ static void on_handshake_bytes(lg_conn *c) {
     return;
   }
   /* bytes after the response head are the server's first frames */
-  on_open(c, g->rbuf + used, (size_t)r - used);
+  on_open(c, g->rbuf + used, (size_t)r - used, have_dp ? &dp : NULL, rsv);
 }
 #else
 static void on_handshake_bytes(lg_conn *c) {
@@ -466,7 +516,7 @@ static void on_handshake_bytes(lg_conn *c) {
   size_t extra = c->hs_len - used;
   uint8_t tmp[HS_MAX];
   memcpy(tmp, c->hs + used, extra);
-  on_open(c, tmp, extra);
+  on_open(c, tmp, extra, NULL, 0);
 }
 #endif
 
@@ -480,6 +530,8 @@ static void on_readable(lg_conn *c) {
       conn_finish(c, WS_ERR_PROTO_EOF);
       return;
     }
+    if (g->measuring)
+      g->st.wire_in += (uint64_t)r;
     if (r == 0) {
       ws_conn_eof(c->ws);
       /* the FIN was expected when the closing handshake is done (the conn then asks to close) */
@@ -561,6 +613,42 @@ static void run_loop(lg *g, uint64_t until, bool (*stop)(lg *)) {
   }
 }
 
+/* --json: one deterministic JSON-like text of exactly n bytes (n >= 64), the kind of message a
+ * chat or dashboard sends: the same keys again and again, values that vary (a fixed-seed
+ * xorshift, so every run and every build sends the same bytes). Records are added while they
+ * fit; the rest is padded with spaces before the closing "]}". */
+static void make_json(uint8_t *out, size_t n, unsigned variant) {
+  static const char *const kinds[] = {"update", "create", "delete", "price", "quote", "trade"};
+  static const char *const words[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot",
+                                      "golf",  "hotel", "india",   "juliet", "kilo", "lima"};
+  uint64_t x = UINT64_C(0x2545F4914F6CDD1D) + variant * UINT64_C(0x9E3779B97F4A7C15);
+  char rec[256];
+  size_t len = (size_t)snprintf((char *)out, n, "{\"seq\":%u,\"channel\":\"market.%s\",\"items\":[",
+                                variant, words[variant % 12u]);
+  for (unsigned i = 0;; i++) {
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    uint64_t r = x * UINT64_C(2685821657736338717);
+    int m = snprintf(rec, sizeof rec,
+                     "%s{\"id\":%llu,\"type\":\"%s\",\"user\":\"%s_%u\",\"ts\":%llu,"
+                     "\"price\":%u.%02u,\"qty\":%u,\"ok\":%s}",
+                     i ? "," : "", (unsigned long long)(r % 1000000u), kinds[(r >> 20) % 6u],
+                     words[(r >> 24) % 12u], (unsigned)((r >> 28) % 1000u),
+                     (unsigned long long)(1763700000000ull + (r >> 40) % 100000u),
+                     (unsigned)((r >> 8) % 500u), (unsigned)((r >> 16) % 100u),
+                     (unsigned)((r >> 32) % 50u) + 1u, (r >> 60) & 1u ? "true" : "false");
+    if (m <= 0 || len + (size_t)m + 2 > n)
+      break;
+    memcpy(out + len, rec, (size_t)m);
+    len += (size_t)m;
+  }
+  while (len < n - 2)
+    out[len++] = ' ';
+  out[n - 2] = ']';
+  out[n - 1] = '}';
+}
+
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return x < y ? -1 : x > y;
@@ -585,7 +673,11 @@ static void usage(void) {
                   "  [--conns N (100)] [--inflight K (1)] [--size BYTES (20)] [--binary|--text]\n"
                   "  [--duration S (3)] [--warmup S (0.5)] [--messages M] [--server-pid PID]\n"
                   "  [--addrs A (4, idle)] [--open-at-once C (64, idle)] [--hold S (1, idle)]\n"
-                  "  [--timeout S (60)]\n");
+                  "  [--timeout S (60)] [--deflate] [--json]\n"
+                  "  --deflate  offer permessage-deflate (RFC 7692, library defaults: level 6,\n"
+                  "             window 15, context takeover, threshold 128 B); the run fails if\n"
+                  "             the server does not accept it\n"
+                  "  --json     text payload of JSON-like records, 64 fixed variants (compressible)\n");
 }
 
 static int parse_args(lg_opts *o, int argc, char **argv) {
@@ -643,10 +735,20 @@ static int parse_args(lg_opts *o, int argc, char **argv) {
       o->binary = true;
     else if (strcmp(a, "--text") == 0)
       o->binary = false;
+    else if (strcmp(a, "--deflate") == 0)
+      o->deflate = true;
+    else if (strcmp(a, "--json") == 0)
+      o->json = true;
     else
       return -1;
 #undef ARG
   }
+#ifndef WS_BENCH_HAVE_HS
+  if (o->deflate)
+    return -1; /* needs the library's client handshake */
+#endif
+  if (o->json && (o->binary || o->size < 64))
+    return -1;
   if (o->port <= 0 || o->port > 65535 || o->conns <= 0 || o->inflight <= 0 || o->addrs <= 0 ||
       o->open_at_once <= 0 || o->size > (64u << 20) || o->duration <= 0 || o->timeout <= 0)
     return -1;
@@ -683,7 +785,8 @@ int main(int argc, char **argv) {
   g.nconns = g.o.conns;
   g.conns = ws__calloc(NULL, (size_t)g.nconns, sizeof *g.conns);
   g.rbuf = ws__malloc(NULL, READ_BUF);
-  g.payload = ws__malloc(NULL, g.o.size ? g.o.size : 1);
+  size_t variants = g.o.json ? JSON_VARIANTS : 1;
+  g.payload = ws__malloc(NULL, g.o.size ? g.o.size * variants : 1);
   if (g.o.mode == MODE_ECHO && g.o.inflight == 1)
     g.lat = ws__malloc(NULL, LAT_MAX * sizeof *g.lat);
   if (g.ep < 0 || !g.conns || !g.rbuf || !g.payload ||
@@ -694,6 +797,15 @@ int main(int argc, char **argv) {
   /* text payloads are ASCII (valid UTF-8); binary ones cover every byte value */
   for (size_t i = 0; i < g.o.size; i++)
     g.payload[i] = g.o.binary ? (uint8_t)(i * 131u + 7u) : (uint8_t)('a' + i % 26u);
+  for (unsigned v = 0; g.o.json && v < JSON_VARIANTS; v++)
+    make_json(g.payload + (size_t)v * g.o.size, g.o.size, v);
+#ifdef WS_BENCH_HAVE_HS
+  if (g.o.deflate) {
+    ws_deflate_options_init(&g.dopt, WS_ROLE_CLIENT);
+    g.dopt.enabled = true;
+    ws_deflate_extension(&g.dext, &g.dopt);
+  }
+#endif
   for (int i = 0; i < g.nconns; i++) {
     g.conns[i].lg = &g;
     g.conns[i].fd = -1;
@@ -738,7 +850,9 @@ int main(int argc, char **argv) {
     }
     g.measuring = false;
     run_loop(&g, now_ns() + (uint64_t)(g.o.warmup * 1e9), echo_done);
+    uint64_t no_deflate = g.st.no_deflate; /* kept: it fails the run, see below */
     memset(&g.st, 0, sizeof g.st);
+    g.st.no_deflate = no_deflate;
     g.nlat = 0;
     g.measuring = true;
     ccpu0 = cpu_self_s();
@@ -771,7 +885,16 @@ int main(int argc, char **argv) {
   double rate = wall > 0 ? (double)count / wall : 0;
   double client_util = wall > 0 ? ccpu / wall : 0;
   double server_util = wall > 0 && scpu >= 0 ? scpu / wall : -1;
-  printf("result mode=%s conns=%d inflight=%d size=%zu binary=%d secs=%.3f", mode_name, g.o.conns,
+  /* a --deflate run the server did not fully accept gets no "result" line, so bench/run.sh
+   * records it as failed rather than as uncompressed numbers */
+  /* --deflate --json: replies of at least the payload's size on the wire mean the server
+   * accepted the extension but answers uncompressed (RSV1 is per message, RFC 7692 6) */
+  bool plain_echo = g.o.deflate && g.o.json && st.msgs && st.wire_in / st.msgs >= g.o.size;
+  printf("%s mode=%s conns=%d inflight=%d size=%zu binary=%d secs=%.3f",
+         g.st.no_deflate ? "failed-no-deflate"
+         : plain_echo    ? "failed-uncompressed-echo"
+                         : "result",
+         mode_name, g.o.conns,
          g.o.inflight, g.o.size, g.o.binary ? 1 : 0, wall);
   if (g.o.mode == MODE_IDLE) {
     long per = rss0 >= 0 && rss1 >= 0 && g.st.opened ? (rss1 - rss0) / (long)g.st.opened : -1;
@@ -794,11 +917,29 @@ int main(int argc, char **argv) {
     printf(" server_us_per_msg=%.3f", scpu * 1e6 / (double)count);
   if (count && g.o.mode != MODE_IDLE)
     printf(" client_us_per_msg=%.3f", ccpu * 1e6 / (double)count);
+  /* bytes on the wire per message each way: with --deflate, the proof that both sides compressed */
+  if (st.msgs && g.o.mode == MODE_ECHO)
+    printf(" deflate=%d wire_in_per_msg=%.1f wire_out_per_msg=%.1f", g.o.deflate ? 1 : 0,
+           (double)st.wire_in / (double)st.msgs, (double)st.wire_out / (double)st.msgs);
+#ifdef WS_BENCH_HAVE_HS
+  /* the server's side of the agreement: its window and whether it resets its context */
+  if (g.dp_have)
+    printf(" pmd_server_bits=%u pmd_server_nct=%d pmd_client_bits=%u pmd_client_nct=%d",
+           g.dp_seen.rx_window_bits, g.dp_seen.rx_no_context_takeover ? 1 : 0,
+           g.dp_seen.tx_window_bits, g.dp_seen.tx_no_context_takeover ? 1 : 0);
+#endif
   /* the load generator used (nearly) all of its core: the server may be faster than shown */
   printf(" client_bound=%d", client_util > 0.9 ? 1 : 0);
-  printf(" errors=%llu bad_echo=%llu hs_fail=%llu connect_fail=%llu\n",
+  printf(" errors=%llu bad_echo=%llu hs_fail=%llu connect_fail=%llu no_deflate=%llu\n",
          (unsigned long long)g.st.errors, (unsigned long long)g.st.bad_echo,
-         (unsigned long long)g.st.hs_fail, (unsigned long long)g.st.connect_fail);
+         (unsigned long long)g.st.hs_fail, (unsigned long long)g.st.connect_fail,
+         (unsigned long long)g.st.no_deflate);
+  if (plain_echo)
+    fprintf(stderr, "bench_loadgen: the server accepted permessage-deflate but its echoes were "
+                    "not compressed: the run fails\n");
+  if (g.st.no_deflate)
+    fprintf(stderr, "bench_loadgen: the server did not accept permessage-deflate on %llu "
+                    "connection(s): the run fails\n", (unsigned long long)g.st.no_deflate);
   fflush(stdout);
 
   for (int i = 0; i < g.nconns; i++) {
@@ -813,5 +954,7 @@ int main(int argc, char **argv) {
   ws__free(NULL, g.rbuf);
   ws__free(NULL, g.conns);
   close(g.ep);
-  return g.st.bad_echo || (g.o.mode != MODE_IDLE && count == 0) ? 1 : 0;
+  return g.st.bad_echo || g.st.no_deflate || plain_echo || (g.o.mode != MODE_IDLE && count == 0)
+             ? 1
+             : 0;
 }

@@ -10,8 +10,12 @@
 #                         order rotating from round to round
 #   BENCH_QUICK=1         smoke run (~1 minute): 1 round, 1 s per workload, 1000 idle connections
 #   BENCH_SERVERS="..."   subset of: wsclean bun lws node python (default: all that are present)
-#   BENCH_WORKLOADS="..." subset of: idle echo20 pipe20 echo64k echo1m churn, plus echo20x1000
-#                         (1000 conns x 20 B, one in flight; not in the default set)
+#   BENCH_WORKLOADS="..." subset of: idle echo20 pipe20 echo64k echo1m churn deflate1k, plus
+#                         echo20x1000 (1000 conns x 20 B, one in flight; not in the default set)
+#                         deflate1k: 100 conns x 1 KiB JSON-like text, one in flight, with
+#                         permessage-deflate on both sides (servers started with compression on;
+#                         lws has none here and is skipped; the load generator fails the run if a
+#                         server declines the extension or echoes uncompressed)
 #   BENCH_SECONDS=3       measured seconds per echo/churn workload (after 0.5 s warm-up)
 #   BENCH_IDLE_CONNS=10000
 #   BENCH_OUT=DIR         where raw.txt and results.md go (default BUILD_DIR/bench-results)
@@ -38,7 +42,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 else
   rounds=${BENCH_ROUNDS:-3}; secs=${BENCH_SECONDS:-3}; warm=0.5; idle_conns=${BENCH_IDLE_CONNS:-10000}
 fi
-workloads=(${BENCH_WORKLOADS:-idle echo20 pipe20 echo64k echo1m churn})
+workloads=(${BENCH_WORKLOADS:-idle echo20 pipe20 echo64k echo1m churn deflate1k})
 
 [ -x "$loadgen" ] || { echo "run.sh: $loadgen missing (build first: make bench)" >&2; exit 1; }
 "$root/scripts/install-bench-deps.sh" || echo "run.sh: install-bench-deps failed; absent peers are skipped" >&2
@@ -75,21 +79,24 @@ if pkg-config --exists libwebsockets 2>/dev/null; then
   fi
 fi
 
-# server_cmd NAME PORT: prints the command line, or nothing when that server is not available.
+# server_cmd NAME PORT [deflate]: prints the command line, or nothing when that server is not
+# available. "deflate": the same server with permessage-deflate on (see bench/RESULTS.md for each
+# peer's settings).
 server_cmd() {
+  local dfl=${3:-}
   case $1 in
     wsclean)
       if [ -x "$build/wsclean" ] && "$build/wsclean" serve --help 2>&1 | grep -q -- '--port'; then
         # its default connection cap (10000) would refuse part of the idle workload
         local cap=
         "$build/wsclean" serve --help 2>&1 | grep -q -- '--max-connections' && cap=" --max-connections 1000000"
-        echo "$build/wsclean serve --port $2 --quiet$cap"
+        echo "$build/wsclean serve --port $2 --quiet$cap${dfl:+ --deflate}"
       fi ;;
-    bun) "$bun" --version >/dev/null 2>&1 && echo "$bun $here/peers/bun_echo.js $2" ;;
-    lws) [ -x "$lws_bin" ] && echo "$lws_bin $2" ;;
+    bun) "$bun" --version >/dev/null 2>&1 && echo "$bun $here/peers/bun_echo.js $2 $dfl" ;;
+    lws) [ -x "$lws_bin" ] && [ -z "$dfl" ] && echo "$lws_bin $2" ;;
     node) [ -d "$node_peers/ws" ] && [ -d "$node_peers/bufferutil" ] && command -v node >/dev/null &&
-            echo "node $here/peers/node_ws_echo.js $2" ;;
-    python) "$pyws" -c 'import websockets' 2>/dev/null && echo "$pyws $here/peers/py_websockets_echo.py $2" ;;
+            echo "node $here/peers/node_ws_echo.js $2 $dfl" ;;
+    python) "$pyws" -c 'import websockets' 2>/dev/null && echo "$pyws $here/peers/py_websockets_echo.py $2 $dfl" ;;
   esac
 }
 
@@ -110,6 +117,7 @@ wl_args() {
     echo64k) echo --conns 1 --inflight 1 --size 65536 --binary "${common[@]}" ;;
     echo1m) echo --conns 1 --inflight 1 --size 1048576 --binary "${common[@]}" ;;
     churn) echo --mode churn --conns 10 --size 20 "${common[@]}" ;;
+    deflate1k) echo --conns 100 --inflight 1 --size 1024 --text --json --deflate "${common[@]}" ;;
   esac
 }
 
@@ -117,8 +125,8 @@ port_listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 port=24300
 srv_pid=
-start_server() { # NAME PORT -> srv_pid, or returns 1
-  local cmd; cmd=$(server_cmd "$1" "$2")
+start_server() { # NAME PORT [deflate] -> srv_pid, or returns 1
+  local cmd; cmd=$(server_cmd "$1" "$2" "${3:-}")
   [ -n "$cmd" ] || return 1
   # shellcheck disable=SC2086
   "${pin_server[@]}" $cmd >"$out/server.out" 2>"$out/server.err" &
@@ -173,13 +181,20 @@ for ((r = 1; r <= rounds; r++)); do
       # a fresh port each time, never one that something else (another test) listens on
       port=$((port + 1)); [ $port -gt 24900 ] && port=24301
       while port_listening "$port"; do port=$((port + 1)); done
-      start_server "$s" "$port" || { echo "round=$r server=$s workload=$w failed=start" >>"$raw"; continue; }
+      dfl=; [ "$w" = deflate1k ] && dfl=deflate
+      if [ -n "$dfl" ] && [ -z "$(server_cmd "$s" 1 deflate)" ]; then
+        echo "round=$r server=$s workload=$w skipped=no-deflate" >>"$raw"
+        continue
+      fi
+      start_server "$s" "$port" $dfl || { echo "round=$r server=$s workload=$w failed=start" >>"$raw"; continue; }
       # shellcheck disable=SC2046
-      line=$(timeout 120 "${pin_client[@]}" "$loadgen" --port "$port" --server-pid "$srv_pid" $(wl_args "$w") 2>&1 | grep '^result ')
+      line=$(timeout 120 "${pin_client[@]}" "$loadgen" --port "$port" --server-pid "$srv_pid" $(wl_args "$w") 2>&1 | grep -E '^(result|failed-[a-z-]+) ')
       stop_server
       closes=$(grep -o 'closes clean=[0-9]* other=[0-9]*' "$out/server.err" | sed 's/closes clean=/srv_clean=/; s/other=/srv_other=/')
-      if [ -z "$line" ]; then
-        echo "round=$r server=$s workload=$w failed=loadgen" >>"$raw"
+      if [ -z "$line" ] || [ "${line%% *}" != result ]; then
+        # failed-no-deflate / failed-uncompressed-echo: the --deflate checks of the load generator
+        why=${line%% *}; why=${why#failed-}
+        echo "round=$r server=$s workload=$w failed=${why:-loadgen}" >>"$raw"
         echo "  r$r $w $s: FAILED" >&2
         continue
       fi

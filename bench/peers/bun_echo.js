@@ -1,7 +1,11 @@
-// Benchmark peer: Bun.serve websocket echo (uWebSockets inside), no compression.
-// Usage: bun bun_echo.js PORT   (listens on 127.0.0.1:PORT)
+// Benchmark peer: Bun.serve websocket echo (uWebSockets inside), no compression by default.
+// Usage: bun bun_echo.js PORT [deflate]   (listens on 127.0.0.1:PORT)
+// "deflate": perMessageDeflate: true (Bun's defaults: its shared compressor, which negotiates
+// server_no_context_takeover) and ws.send(msg, true): without that second argument Bun 1.4.5
+// answers uncompressed (measured: 1028 wire bytes per 1 KiB echo), see bench/RESULTS.md.
 // On SIGTERM prints "closes clean=N other=M" to stderr (clean: the close frame carried 1000).
 const port = Number(process.argv[2] || 9001);
+const deflate = process.argv[3] === 'deflate';
 let clean = 0, other = 0;
 Bun.serve({
   hostname: '127.0.0.1',
@@ -11,10 +15,10 @@ Bun.serve({
     return new Response('websocket only', { status: 400 });
   },
   websocket: {
-    perMessageDeflate: false,
+    perMessageDeflate: deflate,
     maxPayloadLength: 64 * 1024 * 1024,
     idleTimeout: 0,
-    message(ws, msg) { ws.send(msg); },
+    message(ws, msg) { ws.send(msg, deflate); },
     close(ws, code) { if (code === 1000) clean++; else other++; },
   },
 });

@@ -1,5 +1,9 @@
-// Benchmark peer: Node `ws` echo server (bufferutil for masking), no compression.
-// Usage: node node_ws_echo.js PORT   (listens on 127.0.0.1:PORT)
+// Benchmark peer: Node `ws` echo server (bufferutil for masking), no compression by default.
+// Usage: node node_ws_echo.js PORT [deflate]   (listens on 127.0.0.1:PORT)
+// "deflate": permessage-deflate on with ws' defaults (zlib level default = 6, memLevel 8,
+// window 15, context takeover, concurrencyLimit 10) except threshold 0: ws' default threshold
+// (1024 B) would leave messages under 1 KiB uncompressed, and the compressed row must compress
+// every message on both sides (wsclean's default threshold is 128 B).
 // On SIGTERM prints "closes clean=N other=M" to stderr: a close is counted clean when the
 // client's close frame carried 1000 (the loadgen's churn mode sends 1000).
 'use strict';
@@ -8,8 +12,9 @@ const peers = process.env.WS_NODE_PEERS || path.join(__dirname, '..', '..', 'tes
 const { WebSocketServer } = require(path.join(peers, 'ws'));
 require(path.join(peers, 'bufferutil')); // fail loudly if the native masker is missing
 const port = Number(process.argv[2] || 9001);
+const deflate = process.argv[3] === 'deflate';
 let clean = 0, other = 0;
-const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false,
+const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: deflate ? { threshold: 0 } : false,
                                   maxPayload: 64 * 1024 * 1024, clientTracking: false });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));

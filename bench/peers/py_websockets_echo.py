@@ -1,6 +1,8 @@
-"""Benchmark peer: Python `websockets` (Debian python3-websockets) echo server, no compression.
+"""Benchmark peer: Python `websockets` (Debian python3-websockets) echo server, no compression by default.
 
-Usage: /usr/bin/python3 py_websockets_echo.py PORT   (listens on 127.0.0.1:PORT)
+Usage: /usr/bin/python3 py_websockets_echo.py PORT [deflate]   (listens on 127.0.0.1:PORT)
+"deflate": compression="deflate" (websockets' own defaults: server_max_window_bits 12,
+memLevel 5, context takeover; it compresses every message, no threshold).
 On SIGTERM prints "closes clean=N other=M" to stderr (clean: the close frame carried 1000).
 """
 import asyncio
@@ -22,10 +24,10 @@ async def echo(ws, path=None):
         counts["clean" if ws.close_code == 1000 else "other"] += 1
 
 
-async def main(port):
+async def main(port, deflate):
     stop = asyncio.get_running_loop().create_future()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
-    async with websockets.serve(echo, "127.0.0.1", port, compression=None, max_size=64 * 1024 * 1024,
+    async with websockets.serve(echo, "127.0.0.1", port, compression="deflate" if deflate else None, max_size=64 * 1024 * 1024,
                                 max_queue=None, ping_interval=None):
         print("listening", flush=True)
         await stop
@@ -33,4 +35,5 @@ async def main(port):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 9001))
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 9001,
+                     len(sys.argv) > 2 and sys.argv[2] == "deflate"))
