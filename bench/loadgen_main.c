@@ -70,6 +70,7 @@ typedef struct lg_opts {
   int server_pid;
   double timeout; /* hard bound on the whole run, seconds */
   bool deflate;   /* offer permessage-deflate and fail the run if a server declines it */
+  bool deflate_nct; /* also ask for no context takeover both ways (RFC 7692 7.1.1) */
   bool json;      /* text payloads: JSON-like records (compressible), JSON_VARIANTS of them */
 } lg_opts;
 
@@ -677,6 +678,8 @@ static void usage(void) {
                   "  --deflate  offer permessage-deflate (RFC 7692, library defaults: level 6,\n"
                   "             window 15, context takeover, threshold 128 B); the run fails if\n"
                   "             the server does not accept it\n"
+                  "  --deflate-nct  --deflate, asking for server_no_context_takeover and using\n"
+                  "             client_no_context_takeover (what Bun's shared compressor does)\n"
                   "  --json     text payload of JSON-like records, 64 fixed variants (compressible)\n");
 }
 
@@ -737,6 +740,8 @@ static int parse_args(lg_opts *o, int argc, char **argv) {
       o->binary = false;
     else if (strcmp(a, "--deflate") == 0)
       o->deflate = true;
+    else if (strcmp(a, "--deflate-nct") == 0)
+      o->deflate = o->deflate_nct = true;
     else if (strcmp(a, "--json") == 0)
       o->json = true;
     else
@@ -803,6 +808,8 @@ int main(int argc, char **argv) {
   if (g.o.deflate) {
     ws_deflate_options_init(&g.dopt, WS_ROLE_CLIENT);
     g.dopt.enabled = true;
+    if (g.o.deflate_nct) /* RFC 7692 7.1.1.1 and 7.1.1.2 */
+      g.dopt.no_context_takeover = g.dopt.peer_no_context_takeover = true;
     ws_deflate_extension(&g.dext, &g.dopt);
   }
 #endif

@@ -15,7 +15,9 @@
 #                         deflate1k: 100 conns x 1 KiB JSON-like text, one in flight, with
 #                         permessage-deflate on both sides (servers started with compression on;
 #                         lws has none here and is skipped; the load generator fails the run if a
-#                         server declines the extension or echoes uncompressed)
+#                         server declines the extension or echoes uncompressed); deflate1knct
+#                         (not in the default set): the same, the load generator asking for no
+#                         context takeover both ways, as Bun's default compressor negotiates
 #   BENCH_SECONDS=3       measured seconds per echo/churn workload (after 0.5 s warm-up)
 #   BENCH_IDLE_CONNS=10000
 #   BENCH_OUT=DIR         where raw.txt and results.md go (default BUILD_DIR/bench-results)
@@ -118,6 +120,7 @@ wl_args() {
     echo1m) echo --conns 1 --inflight 1 --size 1048576 --binary "${common[@]}" ;;
     churn) echo --mode churn --conns 10 --size 20 "${common[@]}" ;;
     deflate1k) echo --conns 100 --inflight 1 --size 1024 --text --json --deflate "${common[@]}" ;;
+    deflate1knct) echo --conns 100 --inflight 1 --size 1024 --text --json --deflate-nct "${common[@]}" ;;
   esac
 }
 
@@ -181,7 +184,7 @@ for ((r = 1; r <= rounds; r++)); do
       # a fresh port each time, never one that something else (another test) listens on
       port=$((port + 1)); [ $port -gt 24900 ] && port=24301
       while port_listening "$port"; do port=$((port + 1)); done
-      dfl=; [ "$w" = deflate1k ] && dfl=deflate
+      dfl=; case $w in deflate1k*) dfl=deflate ;; esac
       if [ -n "$dfl" ] && [ -z "$(server_cmd "$s" 1 deflate)" ]; then
         echo "round=$r server=$s workload=$w skipped=no-deflate" >>"$raw"
         continue

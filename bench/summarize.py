@@ -20,6 +20,7 @@ WORKLOADS = [
     ("churn", "connect + handshake + 1 echo + clean close, 10 at a time", "rate", "conn/s", True),
     ("deflate1k", "100 conns x 1 KiB JSON text, permessage-deflate, one in flight each", "rate",
      "msg/s", True),
+    ("deflate1knct", "the same, no context takeover asked for both ways", "rate", "msg/s", True),
 ]
 SERVERS = ["wsclean", "bun", "lws", "node", "python"]
 NAMES = {"wsclean": "wsclean", "bun": "Bun (uWS)", "lws": "libwebsockets", "node": "Node ws",
@@ -182,33 +183,35 @@ def main():
         cv = [float(r["client_us_per_msg"]) for r in runs if r.get("workload") == wid and "client_us_per_msg" in r]
         cells.append("%.2f" % statistics.median(cv) if cv else "-")
         out.append("| %s | %s |" % (wid, " | ".join(cells)))
-    dfl = [w for w in ran if w[0] == "deflate1k"]
+    dfl = [w for w in ran if w[0].startswith("deflate1k")]
     if dfl:
         out.append("")
-        out.append("permessage-deflate as negotiated (deflate1k): median bytes on the wire per 1 KiB"
+        out.append("permessage-deflate as negotiated: median bytes on the wire per 1 KiB"
                    " echo, server to client / client to server (frame header included), and the"
                    " server's answer to the load generator's offer (window bits; nct ="
                    " server_no_context_takeover, cnct = client_no_context_takeover):")
         out.append("")
-        out.append("| | " + " | ".join(NAMES[s] for s in present) + " |")
+        out.append("| workload | " + " | ".join(NAMES[s] for s in present) + " |")
         out.append("|---|" + "---|" * len(present))
-        cells = []
-        for s in present:
-            rs = [r for r in runs if r.get("workload") == "deflate1k" and r.get("server") == s
-                  and "wire_in_per_msg" in r]
-            if not rs:
-                cells.append("-")
-                continue
-            c = "%.0f / %.0f B; bits %s" % (statistics.median(float(r["wire_in_per_msg"]) for r in rs),
-                                            statistics.median(float(r["wire_out_per_msg"]) for r in rs),
-                                            rs[0].get("pmd_server_bits", "?"))
-            if rs[0].get("pmd_server_nct") == "1":
-                c += ", nct"
-            if rs[0].get("pmd_client_nct") == "1":
-                c += ", cnct"
-            cells.append(c)
-        out.append("| wire bytes, parameters | %s |" % " | ".join(cells))
-    lat_rows = [w for w in ran if w[0] in ("echo20", "echo20x1000", "echo64k", "echo1m", "deflate1k")]
+        for wid, *_ in dfl:
+            cells = []
+            for s in present:
+                rs = [r for r in runs if r.get("workload") == wid and r.get("server") == s
+                      and "wire_in_per_msg" in r]
+                if not rs:
+                    cells.append("-")
+                    continue
+                c = "%.0f / %.0f B; bits %s" % (statistics.median(float(r["wire_in_per_msg"]) for r in rs),
+                                                statistics.median(float(r["wire_out_per_msg"]) for r in rs),
+                                                rs[0].get("pmd_server_bits", "?"))
+                if rs[0].get("pmd_server_nct") == "1":
+                    c += ", nct"
+                if rs[0].get("pmd_client_nct") == "1":
+                    c += ", cnct"
+                cells.append(c)
+            out.append("| %s | %s |" % (wid, " | ".join(cells)))
+    lat_rows = [w for w in ran if w[0] in ("echo20", "echo20x1000", "echo64k", "echo1m", "deflate1k",
+                                     "deflate1knct")]
     if lat_rows:
         out.append("")
         out.append("Round-trip latency with one message in flight per connection, median over rounds of"
