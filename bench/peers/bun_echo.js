@@ -1,7 +1,7 @@
 // Benchmark peer: Bun.serve websocket echo (uWebSockets inside), no compression by default.
 // Usage: bun bun_echo.js PORT [deflate]   (listens on 127.0.0.1:PORT)
-// "deflate": perMessageDeflate: true (Bun's defaults: its shared compressor, which negotiates
-// server_no_context_takeover) and ws.send(msg, true): without that second argument Bun 1.4.5
+// "deflate": perMessageDeflate: true (Bun's defaults: it negotiates server_ and
+// client_no_context_takeover) and ws.send(msg, true): without that second argument Bun 1.4.5
 // answers uncompressed (measured: 1028 wire bytes per 1 KiB echo), see bench/RESULTS.md.
 // On SIGTERM prints "closes clean=N other=M" to stderr (clean: the close frame carried 1000).
 const port = Number(process.argv[2] || 9001);
