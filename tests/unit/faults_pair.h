@@ -67,11 +67,15 @@ static void fp_free(void *p, void *ud) {
 
 /* ---- chunking ------------------------------------------------------------------------------ */
 
-typedef enum fp_chunk_mode { FP_WHOLE = 0, FP_ONE = 1, FP_RANDOM = 2 } fp_chunk_mode;
+/* FP_SCRIPT: sizes read from a byte string (the pair fuzzer's choice): 1 + byte, or the whole
+ * buffer for a byte >= 0xf0; the whole buffer once the string is used up. */
+typedef enum fp_chunk_mode { FP_WHOLE = 0, FP_ONE = 1, FP_RANDOM = 2, FP_SCRIPT = 3 } fp_chunk_mode;
 
 typedef struct fp_chunker {
   fp_chunk_mode mode;
   uint64_t rng; /* xorshift64* state, seeded per run: a failure is reproducible from its seed */
+  const uint8_t *script;
+  size_t script_len, script_pos;
 } fp_chunker;
 
 static uint64_t fp_rand(uint64_t *s) {
@@ -87,7 +91,13 @@ static size_t fp_chunk(fp_chunker *ch, size_t avail) {
   size_t n = avail;
   if (ch->mode == FP_ONE)
     n = 1;
-  else if (ch->mode == FP_RANDOM) {
+  else if (ch->mode == FP_SCRIPT) {
+    if (ch->script_pos < ch->script_len) {
+      uint8_t b = ch->script[ch->script_pos++];
+      if (b < 0xf0)
+        n = 1u + b;
+    }
+  } else if (ch->mode == FP_RANDOM) {
     uint64_t r = fp_rand(&ch->rng);
     /* mostly tiny pieces (headers split everywhere), sometimes large ones */
     switch (r & 3u) {
@@ -129,6 +139,7 @@ typedef struct fp_side {
   int n_close, n_error, n_msg, n_ping, n_pong, n_close_frame;
   bool close_before_error; /* on_error after on_close: a contract violation */
   bool msg_after_close;
+  bool msg_after_close_frame; /* RFC 6455 5.5.1: nothing is delivered after the peer's close */
   uint16_t code;
   bool clean;
   int diag_err;
@@ -158,6 +169,8 @@ typedef struct fp_pair {
 } fp_pair;
 
 static void fp_wire_put(fp_wire *w, const void *d, size_t n) {
+  if (w->off == w->len)
+    w->off = w->len = 0; /* everything was read: reuse the space */
   if (w->len + n > w->cap) {
     size_t cap = w->cap ? w->cap : 4096;
     while (cap < w->len + n)
@@ -193,6 +206,8 @@ static int fp_on_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *d, s
   fp_side *s = ud;
   if (s->n_close)
     s->msg_after_close = true;
+  if (s->n_close_frame)
+    s->msg_after_close_frame = true;
   s->n_msg++;
   uint8_t o = (uint8_t)op;
   uint64_t len = n;

@@ -347,8 +347,8 @@ static bool check_contract(fp_pair *p, char *why, size_t cap) {
                s->close_before_error);
       return false;
     }
-    if (s->msg_after_close) {
-      snprintf(why, cap, "side %d: a message after on_close", i);
+    if (s->msg_after_close || s->msg_after_close_frame) {
+      snprintf(why, cap, "side %d: a message after on_close or after the peer's close frame", i);
       return false;
     }
   }
