@@ -889,7 +889,8 @@ def main():
     exe = args[0]
     scale = int(os.environ.get("WS_HOSTILE_SCALE", "2000"))
     soak_s = float(os.environ.get("WS_SOAK_SECONDS", "5"))
-    only, json_out = None, None
+    only = set(os.environ["WS_HOSTILE_ONLY"].split(",")) if os.environ.get("WS_HOSTILE_ONLY") else None
+    json_out = None
     i = 1
     while i < len(args):
         if args[i] == "--scale":
