@@ -100,7 +100,22 @@ WS_BEGIN_DECLS
   X(HS_NOT_UPGRADE, -131, "a plain HTTP request, not a WebSocket upgrade")                         \
   X(HS_PROTOCOL_SYNTAX, -132, "Sec-WebSocket-Protocol is malformed (RFC 6455 4.1)")                \
   /* loop, sockets, TLS (-150..-199): src/loop */                                                \
+  X(IO, -150, "a socket or epoll call failed (diag.detail has errno's text)")                     \
+  X(RESOLVE, -151, "the host name could not be resolved (getaddrinfo)")                           \
+  X(CONNECT, -152, "the TCP connection could not be established")                                 \
+  X(RESET, -153, "the TCP connection was reset by the peer")                                      \
+  X(TLS_HANDSHAKE, -154, "the TLS handshake failed (reported as close code 1015)")                \
+  X(TLS, -155, "a TLS error after the handshake")                                                 \
+  X(LISTEN, -156, "the server could not bind or listen on the address")                           \
+  X(TLS_CONFIG, -157, "TLS configuration failed (CA, certificate or key file)")                   \
   /* API (-200..-249): src/api */                                                                \
+  X(HANDSHAKE_TIMEOUT, -200, "the opening handshake did not finish within the handshake timeout") \
+  X(SERVER_FULL, -201, "the server is at its connection limit (closed with 1013)")                \
+  X(SHUTDOWN, -202, "the server is shutting down (closed with 1001, or 1012 for a restart)")      \
+  X(SLOW_CONSUMER, -203, "the send queue stayed over its limit (closed with 1008)")               \
+  X(HANDSHAKE_REFUSED, -204, "the opening handshake was refused or invalid")                     \
+  X(ABORTED, -205, "close() was called while connecting: the connection was failed")              \
+  X(HANDLER_FAILED, -206, "the application's connection handler failed (closed with 1011)")      \
   /* permessage-deflate (-250..-299) */
 
 typedef enum ws_err {

@@ -1,0 +1,76 @@
+/* src/api — internals shared by the client side (socket.c) and the server (server.c). */
+#ifndef WS_API_API_H
+#define WS_API_API_H
+
+#include "base/buf.h"
+#include "base/event.h"
+#include "loop/loop.h"
+#include "loop/sock.h"
+
+typedef enum ws__phase {
+  WS__PH_CONNECT = 0, /* TCP connect and/or TLS handshake */
+  WS__PH_HANDSHAKE,   /* HTTP upgrade request/response */
+  WS__PH_OPEN,        /* a ws_conn runs the connection */
+  WS__PH_HTTP,        /* server: a plain HTTP answer or a refusal is being written, then close */
+  WS__PH_DONE         /* closed; waiting for the deferred free */
+} ws__phase;
+
+typedef struct ws__route ws__route;
+
+struct ws_socket {
+  ws_loop *loop;
+  const ws_allocator *alloc;
+  ws__sock sock;
+  ws__handle handle;
+  ws__flush flush;
+  ws__timer timer;
+  ws__deferred freer;
+  ws__phase phase;
+  bool is_server;
+  bool freeing;
+  bool events_done;     /* the close event was dispatched (or must never be) */
+  bool abort_pending;   /* ws_close while CONNECTING: fail at the next timer */
+  ws_ready_state state; /* before a ws_conn exists; then the conn's */
+  int fail_err;
+  uint64_t handshake_deadline;
+  uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
+  ws_event_target *target;
+  ws_conn *conn;
+  ws_conn_options copts;
+  ws_client_handshake *chs;
+  ws_server_handshake *shs;
+  ws__buf out; /* handshake request/response or HTTP answer, before/instead of a ws_conn */
+  size_t out_off;
+  char *url;
+  char *protocol;
+  char *extensions;
+  void *user_data;
+  char detail[WS__DETAIL_MAX];
+  /* server side */
+  ws_server *srv;
+  const ws__route *route;
+  ws_socket *prev, *next; /* in srv's list */
+  bool counted;           /* counted in srv->nopen */
+};
+
+/* socket.c, used by server.c */
+ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_server);
+void ws__socket_start_timer(ws_socket *ws);
+void ws__socket_fire_open(ws_socket *ws);
+void ws__socket_finish(ws_socket *ws); /* silent end for a socket no one has seen */
+void ws__socket_cut(ws_socket *ws, int err, const char *detail); /* close TCP now, events */
+extern const ws__sock_handler ws__socket_handler;
+
+/* server.c, used by socket.c */
+void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, size_t rest_len);
+void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc);
+void ws__server_socket_gone(ws_server *srv, ws_socket *ws);
+void ws__server_socket_opened(ws_server *srv, ws_socket *ws);
+void ws__server_socket_closed(ws_server *srv, ws_socket *ws);
+const ws_server_handshake_options *ws__server_hs_options(const ws_server *srv);
+SSL_CTX *ws__server_tls(const ws_server *srv);
+/* The slow-consumer limits; false when the check is off. */
+bool ws__server_slow_limits(const ws_server *srv, size_t *bytes, uint32_t *ms);
+void ws__socket_set_negotiated(ws_socket *ws, const char *protocol, const ws_ext_list *ext);
+
+#endif

@@ -1,0 +1,445 @@
+/* The server: listening, routes, Origin policy, connection limit, plain HTTP on the same port,
+ * broadcast with shared frames, graceful shutdown. docs/api.md shows it in use. */
+#include "api/api.h"
+
+#include "base/alloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_ROUTES 32
+
+struct ws__route {
+  const char *path;
+  size_t path_len;
+  const char *const *protocols;
+  size_t num_protocols;
+  ws_connection_cb cb;
+  void *ud;
+};
+
+struct ws_http_exchange {
+  ws_socket *ws;
+  bool answered;
+};
+
+struct ws_server {
+  ws_loop *loop;
+  const ws_allocator *alloc;
+  ws_server_options opts;
+  ws_server_handshake_options hso;
+  int lfd;
+  ws__io lio;
+  uint16_t port;
+  SSL_CTX *tls;
+  ws__route routes[MAX_ROUTES];
+  size_t num_routes;
+  ws_socket *head; /* every connection, in any phase */
+  size_t nopen;    /* OPEN connections counted against max_connections */
+  ws__handle handle;
+  ws__timer timer; /* the shutdown deadline */
+  ws__deferred freer;
+  bool shutting;
+  bool freeing;
+  uint16_t shutdown_code;
+};
+
+void ws_server_options_init(ws_server_options *o) {
+  memset(o, 0, sizeof *o);
+  o->size = sizeof *o;
+  o->max_connections = 10000;
+  o->handshake_timeout_ms = 10000;
+  ws_conn_options_init(&o->conn, WS_ROLE_SERVER);
+}
+
+static const ws__route *find_route(const ws_server *srv, const char *path, size_t len) {
+  const ws__route *any = NULL;
+  for (size_t i = 0; i < srv->num_routes; i++) {
+    const ws__route *r = &srv->routes[i];
+    if (r->path_len == 1 && r->path[0] == '*')
+      any = r;
+    else if (r->path_len == len && memcmp(r->path, path, len) == 0)
+      return r;
+  }
+  return any;
+}
+
+/* Handshake hooks (handshake.h): route by path (404 when none), choose a subprotocol. */
+static int hs_accept(void *ud, const ws_http_request *req, ws_server_reply *reply) {
+  (void)reply;
+  ws_server *srv = ud;
+  return find_route(srv, req->path, req->path_len) ? 0 : 404;
+}
+
+static int hs_select(void *ud, const ws_http_request *req, const ws_str *offered, size_t n) {
+  ws_server *srv = ud;
+  const ws__route *r = find_route(srv, req->path, req->path_len);
+  if (!r)
+    return -1;
+  /* RFC 6455 4.2.2 leaves the choice to the server: ours is the route's preference order. */
+  for (size_t i = 0; i < r->num_protocols; i++) {
+    size_t pl = strlen(r->protocols[i]);
+    for (size_t j = 0; j < n; j++)
+      if (offered[j].len == pl && memcmp(offered[j].data, r->protocols[i], pl) == 0)
+        return (int)j;
+  }
+  return -1;
+}
+
+const ws_server_handshake_options *ws__server_hs_options(const ws_server *srv) { return &srv->hso; }
+SSL_CTX *ws__server_tls(const ws_server *srv) { return srv->tls; }
+
+bool ws__server_slow_limits(const ws_server *srv, size_t *bytes, uint32_t *ms) {
+  if (srv->opts.slow_consumer_ms == 0)
+    return false;
+  *bytes = srv->opts.slow_consumer_bytes;
+  *ms = srv->opts.slow_consumer_ms;
+  return true;
+}
+
+/* ---- lifetime ------------------------------------------------------------------------------- */
+static void server_free_now(ws__deferred *d) {
+  ws_server *srv = (ws_server *)((char *)d - offsetof(ws_server, freer));
+  for (ws_socket *ws = srv->head; ws; ws = ws->next)
+    ws->srv = NULL;
+  if (srv->lfd >= 0) {
+    ws__io_stop(srv->loop, &srv->lio);
+    close(srv->lfd);
+  }
+  ws__timer_stop(srv->loop, &srv->timer);
+  ws__handle_unlink(&srv->handle);
+  ws__tls_ctx_free(srv->tls);
+  ws_loop *loop = srv->loop;
+  ws__free(srv->alloc, srv);
+  ws__loop_unref(loop);
+}
+
+static void server_cut(ws__handle *h) {
+  ws_server *srv = (ws_server *)((char *)h - offsetof(ws_server, handle));
+  ws__handle_unlink(h);
+  if (!srv->freeing) {
+    srv->freeing = true;
+    server_free_now(&srv->freer);
+  }
+}
+
+static void maybe_finish_shutdown(ws_server *srv) {
+  if (srv->shutting && !srv->head && !srv->freeing) {
+    srv->freeing = true;
+    ws__defer(srv->loop, &srv->freer);
+  }
+}
+
+void ws__server_socket_gone(ws_server *srv, ws_socket *ws) {
+  ws__server_socket_closed(srv, ws);
+  if (ws->prev)
+    ws->prev->next = ws->next;
+  else if (srv->head == ws)
+    srv->head = ws->next;
+  if (ws->next)
+    ws->next->prev = ws->prev;
+  ws->prev = ws->next = NULL;
+  ws->srv = NULL;
+  maybe_finish_shutdown(srv);
+}
+
+void ws__server_socket_opened(ws_server *srv, ws_socket *ws) {
+  ws->counted = true;
+  srv->nopen++;
+}
+
+void ws__server_socket_closed(ws_server *srv, ws_socket *ws) {
+  if (ws->counted) {
+    ws->counted = false;
+    srv->nopen--;
+  }
+}
+
+/* ---- accepting ------------------------------------------------------------------------------ */
+static void on_accept(ws__io *io, uint32_t ev) {
+  (void)ev;
+  ws_server *srv = (ws_server *)((char *)io - offsetof(ws_server, lio));
+  /* A bounded batch per turn keeps a connection storm from starving established connections. */
+  for (int i = 0; i < 64 && !srv->shutting; i++) {
+    int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+      return; /* EAGAIN, or EMFILE and friends: try again next turn */
+    ws_socket *ws = ws__socket_alloc(srv->loop, srv->alloc, true);
+    if (ws)
+      ws->shs = ws_server_handshake_new(&srv->hso, srv->alloc);
+    if (!ws || !ws->shs) {
+      close(fd);
+      if (ws)
+        ws__socket_finish(ws);
+      continue;
+    }
+    ws->srv = srv;
+    ws->copts = srv->opts.conn;
+    ws->copts.role = WS_ROLE_SERVER;
+    ws->next = srv->head;
+    if (srv->head)
+      srv->head->prev = ws;
+    srv->head = ws;
+    if (ws__sock_accept(&ws->sock, fd, srv->tls) != WS_OK) {
+      ws__socket_finish(ws);
+      continue;
+    }
+    ws->phase = srv->tls ? WS__PH_CONNECT : WS__PH_HANDSHAKE;
+    ws->handshake_deadline = ws_loop_now(srv->loop) + srv->opts.handshake_timeout_ms;
+    ws__socket_start_timer(ws);
+  }
+}
+
+ws_server *ws_server_new(ws_loop *loop, const ws_server_options *opts, int *err) {
+  int dummy;
+  if (!err)
+    err = &dummy;
+  ws_server_options defaults;
+  if (!opts) {
+    ws_server_options_init(&defaults);
+    opts = &defaults;
+  }
+  if (!loop || (!opts->tls_cert_file != !opts->tls_key_file)) {
+    *err = WS_ERR_INVAL;
+    return NULL;
+  }
+  const ws_allocator *alloc = ws__loop_alloc(loop);
+  ws_server *srv = ws__calloc(alloc, 1, sizeof *srv);
+  if (!srv) {
+    *err = WS_ERR_NOMEM;
+    return NULL;
+  }
+  srv->loop = loop;
+  srv->alloc = alloc;
+  srv->opts = *opts;
+  srv->lfd = -1;
+  srv->freer.fn = server_free_now;
+  ws__timer_init(&srv->timer, NULL);
+  char detail[WS__DETAIL_MAX];
+  if (opts->tls_cert_file) {
+    srv->tls = ws__tls_server_ctx(opts->tls_cert_file, opts->tls_key_file, detail, sizeof detail);
+    if (!srv->tls) {
+      ws__free(alloc, srv);
+      *err = WS_ERR_TLS_CONFIG;
+      return NULL;
+    }
+  }
+  int fd =
+      ws__listen(opts->host, opts->port, opts->reuse_port, 511, &srv->port, detail, sizeof detail);
+  if (fd < 0 || ws__io_start(loop, &srv->lio, fd, on_accept, WS__IO_READ) != WS_OK) {
+    if (fd >= 0)
+      close(fd);
+    ws__tls_ctx_free(srv->tls);
+    ws__free(alloc, srv);
+    *err = fd < 0 ? fd : WS_ERR_IO;
+    return NULL;
+  }
+  srv->lfd = fd;
+  ws_server_handshake_options_init(&srv->hso);
+  srv->hso.allowed_origins = opts->allowed_origins;
+  srv->hso.num_allowed_origins = opts->num_allowed_origins;
+  srv->hso.accept = hs_accept;
+  srv->hso.select_protocol = hs_select;
+  srv->hso.ud = srv;
+  ws__handle_link(loop, &srv->handle, server_cut);
+  ws__loop_ref(loop);
+  *err = WS_OK;
+  return srv;
+}
+
+uint16_t ws_server_port(const ws_server *srv) { return srv ? srv->port : 0; }
+
+int ws_server_route(ws_server *srv, const char *path, const char *const *protocols,
+                    size_t num_protocols, ws_connection_cb on_connection, void *ud) {
+  if (!srv || !path || !on_connection)
+    return WS_ERR_INVAL;
+  if (srv->num_routes == MAX_ROUTES)
+    return WS_ERR_LIMIT;
+  ws__route *r = &srv->routes[srv->num_routes++];
+  r->path = path;
+  r->path_len = strlen(path);
+  r->protocols = protocols;
+  r->num_protocols = num_protocols;
+  r->cb = on_connection;
+  r->ud = ud;
+  return WS_OK;
+}
+
+size_t ws_server_connections(const ws_server *srv) { return srv ? srv->nopen : 0; }
+
+/* ---- the two ends of a handshake ------------------------------------------------------------ */
+void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, size_t rest_len) {
+  const ws_http_request *req = ws_server_handshake_request(ws->shs);
+  ws->route = find_route(srv, req->path, req->path_len);
+  if (srv->shutting) {
+    ws->events_done = true;
+    (void)ws_conn_close(ws->conn, srv->shutdown_code, "server shutting down", 20);
+  } else if (srv->nopen >= srv->opts.max_connections || !ws->route) {
+    /* Over the limit: the handshake completed, so the client learns why (RFC 6455 7.4.1
+     * 1013 Try Again Later) instead of a bare 503 it could not tell from a broken server. */
+    ws->events_done = true;
+    (void)ws_conn_close(ws->conn, WS_CLOSE_TRY_AGAIN_LATER, "server is at its connection limit",
+                        33);
+  } else {
+    ws__server_socket_opened(srv, ws);
+    if (ws->route->cb(srv, ws, req, ws->route->ud) != 0) {
+      /* RFC 6455 7.4.1: 1011, the server met a condition that kept it from serving. */
+      (void)ws_conn_close(ws->conn, WS_CLOSE_INTERNAL_ERROR, "handler failed", 14);
+    } else if (!ws->freeing) {
+      ws__socket_fire_open(ws);
+    }
+  }
+  if (!ws->freeing && rest_len > 0)
+    (void)ws_conn_recv(ws->conn, (uint8_t *)rest, rest_len);
+  if (!ws->freeing)
+    ws__flush_mark(ws->loop, &ws->flush);
+}
+
+void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
+  ws->phase = WS__PH_HTTP;
+  /* A short linger for the answer to go out; then the socket ends whatever the peer does. */
+  ws->handshake_deadline = ws_loop_now(ws->loop) + 5000;
+  ws__socket_start_timer(ws);
+  if (rc == WS_ERR_HS_NOT_UPGRADE) {
+    ws_http_exchange x = {ws, false};
+    if (srv->opts.on_http && !srv->shutting)
+      srv->opts.on_http(srv, &x, ws_server_handshake_request(ws->shs), srv->opts.http_ud);
+    if (!x.answered) {
+      /* Without a hook this port speaks only WebSocket: 426 names the protocol to use
+       * (RFC 7231 6.5.15); with one, an unanswered request was not found. */
+      static const char body426[] = "This port serves WebSocket (RFC 6455) only.\n";
+      static const char body404[] = "Not Found\n";
+      bool hook = srv->opts.on_http != NULL;
+      (void)ws_http_respond(&x, hook ? 404 : 426, "text/plain; charset=utf-8",
+                            hook ? body404 : body426,
+                            hook ? sizeof body404 - 1 : sizeof body426 - 1);
+    }
+  } else {
+    size_t len;
+    const uint8_t *resp = ws_server_handshake_response(ws->shs, &len);
+    if (ws__buf_append(&ws->out, resp, len) != WS_OK) {
+      ws__socket_finish(ws);
+      return;
+    }
+  }
+  ws__flush_mark(ws->loop, &ws->flush);
+}
+
+int ws_http_respond(ws_http_exchange *x, int status, const char *content_type, const void *body,
+                    size_t len) {
+  if (!x || (!body && len))
+    return WS_ERR_INVAL;
+  if (x->answered)
+    return WS_ERR_STATE;
+  if (len > (16u << 20))
+    return WS_ERR_LIMIT;
+  static const ws_header extra[] = {{"Connection", 10, "close", 5}};
+  char head[1024];
+  long hl = ws_http_response_head(head, sizeof head, status, content_type, len, extra, 1);
+  if (hl < 0)
+    return (int)hl;
+  ws_socket *ws = x->ws;
+  int rc = ws__buf_append(&ws->out, head, (size_t)hl);
+  if (rc == WS_OK && len)
+    rc = ws__buf_append(&ws->out, body, len);
+  if (rc != WS_OK)
+    return rc;
+  x->answered = true;
+  return WS_OK;
+}
+
+/* ---- broadcast ------------------------------------------------------------------------------ */
+static long broadcast_to(ws_socket *const *list, size_t n, ws_socket *head, const char *route,
+                         bool binary, const void *data, size_t len, const ws_allocator *alloc) {
+  ws_frame_shared *f = ws_frame_shared_new(alloc, binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
+  if (!f)
+    return WS_ERR_NOMEM;
+  long count = 0;
+  size_t i = 0;
+  for (ws_socket *ws = list ? (n ? list[0] : NULL) : head;;) {
+    if (ws && ws->conn && !ws->freeing && ws_conn_ready_state(ws->conn) == WS_OPEN &&
+        (!route || (ws->route && strcmp(ws->route->path, route) == 0)) &&
+        ws_conn_send_shared(ws->conn, f) == WS_OK) {
+      count++;
+      ws__flush_mark(ws->loop, &ws->flush);
+    }
+    if (list) {
+      if (++i >= n)
+        break;
+      ws = list[i];
+    } else {
+      if (!ws || !(ws = ws->next))
+        break;
+    }
+  }
+  ws_frame_shared_release(f);
+  return count;
+}
+
+long ws_server_broadcast(ws_server *srv, const char *route, bool binary, const void *data,
+                         size_t len) {
+  if (!srv || (!data && len))
+    return WS_ERR_INVAL;
+  if (!srv->head)
+    return 0;
+  return broadcast_to(NULL, 0, srv->head, route, binary, data, len, srv->alloc);
+}
+
+long ws_broadcast(ws_socket *const *sockets, size_t n, bool binary, const void *data, size_t len) {
+  if (!sockets || (!data && len))
+    return WS_ERR_INVAL;
+  for (size_t i = 0; i < n; i++)
+    if (sockets[i]) /* NULL is the default allocator: find a socket, not an allocator */
+      return broadcast_to(sockets, n, NULL, NULL, binary, data, len, sockets[i]->alloc);
+  return 0;
+}
+
+/* ---- graceful shutdown ---------------------------------------------------------------------- */
+static void shutdown_deadline(ws__timer *t) {
+  ws_server *srv = (ws_server *)((char *)t - offsetof(ws_server, timer));
+  /* Whoever has not finished the closing handshake by now is cut: they see 1006. */
+  ws_socket *ws = srv->head;
+  while (ws) {
+    ws_socket *next = ws->next;
+    ws__socket_cut(ws, WS_ERR_SHUTDOWN, "the server's shutdown deadline passed");
+    ws = next;
+  }
+}
+
+int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
+  if (!srv)
+    return WS_ERR_INVAL;
+  if (srv->shutting)
+    return WS_ERR_STATE;
+  if (code == 0)
+    code = WS_CLOSE_GOING_AWAY;
+  if (!ws_close_code_on_wire(code))
+    return WS_ERR_INVALID_ACCESS;
+  if (deadline_ms == 0)
+    deadline_ms = 5000;
+  srv->shutting = true;
+  srv->shutdown_code = code;
+  ws__io_stop(srv->loop, &srv->lio);
+  close(srv->lfd);
+  srv->lfd = -1;
+  const char *reason =
+      code == WS_CLOSE_SERVICE_RESTART ? "server restarting" : "server shutting down";
+  for (ws_socket *ws = srv->head; ws; ws = ws->next) {
+    if (ws->freeing)
+      continue;
+    if (ws->phase == WS__PH_OPEN && ws->conn) {
+      /* Queued after the messages already sent: they are delivered first. */
+      (void)ws_conn_close(ws->conn, code, reason, strlen(reason));
+      ws__flush_mark(ws->loop, &ws->flush);
+    } else if (ws->phase != WS__PH_HTTP) {
+      ws__socket_finish(ws); /* still handshaking: nobody has seen it */
+    }
+  }
+  srv->timer.cb = shutdown_deadline;
+  (void)ws__timer_start_at(srv->loop, &srv->timer, ws_loop_now(srv->loop) + deadline_ms);
+  maybe_finish_shutdown(srv);
+  return WS_OK;
+}

@@ -1,0 +1,749 @@
+/* The browser-shaped WebSocket object: the client (ws_open) and the per-connection object the
+ * server hands out. It glues a ws__sock (loop), a handshake (proto) and a ws_conn (proto), and
+ * turns the conn's callbacks into DOM events in the WHATWG order. docs/internals/api.md. */
+#include "api/api.h"
+
+#include "base/alloc.h"
+#include "proto/utf8.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define EV_MAGIC 0x77736576u /* "wsev": marks the events this file dispatches */
+
+/* The library's events carry their target after the event itself (DOM event.target). */
+typedef struct {
+  ws_event ev;
+  uint32_t magic;
+  ws_socket *ws;
+} plain_ev;
+typedef struct {
+  ws_message_event ev;
+  uint32_t magic;
+  ws_socket *ws;
+} msg_ev;
+typedef struct {
+  ws_close_event ev;
+  uint32_t magic;
+  ws_socket *ws;
+} close_ev;
+
+static void sock_open(ws__sock *s, int err, const char *detail);
+static void sock_read(ws__sock *s, uint8_t *data, size_t len);
+static void sock_eof(ws__sock *s);
+static void sock_error(ws__sock *s, int err, const char *detail);
+static void sock_writable(ws__sock *s);
+const ws__sock_handler ws__socket_handler = {sock_open, sock_read, sock_eof, sock_error,
+                                             sock_writable};
+
+static double now_ms(const ws_socket *ws) { return (double)ws_loop_now(ws->loop); }
+
+ws_socket *ws_event_socket(const ws_event *ev) {
+  /* Only the library's events are trusted (an application cannot make a trusted event), and
+   * only those have the wrapper this reads. */
+  if (!ev || !ws_event_is_trusted(ev))
+    return NULL;
+  switch (ws_event_get_kind(ev)) {
+  case WS_EVENT_PLAIN:
+    return ((const plain_ev *)ev)->magic == EV_MAGIC ? ((const plain_ev *)ev)->ws : NULL;
+  case WS_EVENT_MESSAGE:
+    return ((const msg_ev *)ev)->magic == EV_MAGIC ? ((const msg_ev *)ev)->ws : NULL;
+  case WS_EVENT_CLOSE:
+    return ((const close_ev *)ev)->magic == EV_MAGIC ? ((const close_ev *)ev)->ws : NULL;
+  }
+  return NULL;
+}
+
+static void fire_plain(ws_socket *ws, const char *type) {
+  plain_ev e;
+  memset(&e, 0, sizeof e);
+  ws__event_init(&e.ev, WS_EVENT_PLAIN, type, now_ms(ws));
+  e.magic = EV_MAGIC;
+  e.ws = ws;
+  (void)ws_event_target_dispatch(ws->target, &e.ev);
+}
+
+void ws__socket_fire_open(ws_socket *ws) { fire_plain(ws, "open"); }
+
+/* ---- lifetime --------------------------------------------------------------------------- */
+static void free_now(ws__deferred *d) {
+  ws_socket *ws = (ws_socket *)((char *)d - offsetof(ws_socket, freer));
+  ws__sock_close(&ws->sock);
+  ws__timer_stop(ws->loop, &ws->timer);
+  ws__flush_unmark(ws->loop, &ws->flush);
+  ws__handle_unlink(&ws->handle);
+  if (ws->srv)
+    ws__server_socket_gone(ws->srv, ws);
+  ws_conn_free(ws->conn);
+  ws_client_handshake_free(ws->chs);
+  ws_server_handshake_free(ws->shs);
+  ws_event_target_free(ws->target);
+  ws__buf_free(&ws->out);
+  ws__free(ws->alloc, ws->url);
+  ws__free(ws->alloc, ws->protocol);
+  ws__free(ws->alloc, ws->extensions);
+  ws_loop *loop = ws->loop;
+  ws__free(ws->alloc, ws);
+  ws__loop_unref(loop);
+}
+
+static void schedule_free(ws_socket *ws) {
+  if (ws->freeing)
+    return;
+  ws->freeing = true;
+  ws->phase = WS__PH_DONE;
+  ws__sock_close(&ws->sock);
+  ws__timer_stop(ws->loop, &ws->timer);
+  ws__flush_unmark(ws->loop, &ws->flush);
+  ws__defer(ws->loop, &ws->freer);
+}
+
+/* ws_loop_free: cut without events. */
+static void cut_on_loop_free(ws__handle *h) {
+  ws_socket *ws = (ws_socket *)((char *)h - offsetof(ws_socket, handle));
+  ws->events_done = true;
+  ws__handle_unlink(h);
+  if (!ws->freeing) {
+    ws->freeing = true;
+    free_now(&ws->freer);
+  }
+}
+
+void ws__socket_finish(ws_socket *ws) {
+  ws->events_done = true;
+  ws->state = WS_CLOSED;
+  schedule_free(ws);
+}
+
+/* ---- the terminal events ---------------------------------------------------------------- */
+/* A failure before a ws_conn exists (resolution, refused, TLS, bad handshake, timeout, close()
+ * while CONNECTING): WHATWG "fail the WebSocket connection" -> error, then close with 1006
+ * (1015 for a TLS handshake failure: our own event says more than a browser would). */
+static void fail_before_open(ws_socket *ws, int err, const char *detail) {
+  if (ws->events_done || ws->freeing)
+    return;
+  ws->events_done = true;
+  ws->state = WS_CLOSED;
+  ws__sock_close(&ws->sock);
+  if (detail != ws->detail)
+    snprintf(ws->detail, sizeof ws->detail, "%s", detail ? detail : "");
+  if (ws->is_server) { /* the application never saw this socket */
+    schedule_free(ws);
+    return;
+  }
+  ws_close_diag diag;
+  memset(&diag, 0, sizeof diag);
+  diag.error = err;
+  diag.detail = ws->detail;
+  close_ev ce;
+  memset(&ce, 0, sizeof ce);
+  uint16_t code = err == WS_ERR_TLS_HANDSHAKE ? WS_CLOSE_TLS_HANDSHAKE : WS_CLOSE_ABNORMAL;
+  ws__close_event_set(&ce.ev, code, "", 0, false, &diag, now_ms(ws));
+  ce.magic = EV_MAGIC;
+  ce.ws = ws;
+  fire_plain(ws, "error");
+  (void)ws_event_target_dispatch(ws->target, &ce.ev.base);
+  schedule_free(ws);
+}
+
+/* ---- the conn's callbacks --------------------------------------------------------------- */
+static int conn_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *data, size_t len) {
+  (void)c;
+  ws_socket *ws = ud;
+  msg_ev e;
+  memset(&e, 0, sizeof e);
+  ws__message_event_set(&e.ev, data, len, op == WS_OP_BINARY, now_ms(ws));
+  e.magic = EV_MAGIC;
+  e.ws = ws;
+  (void)ws_event_target_dispatch(ws->target, &e.ev.base);
+  return 0;
+}
+
+static void conn_error(ws_conn *c, void *ud, int err) {
+  (void)c;
+  ws_socket *ws = ud;
+  ws->fail_err = err;
+  fire_plain(ws, "error");
+}
+
+static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
+  (void)c;
+  ws_socket *ws = ud;
+  if (ws->srv)
+    ws__server_socket_closed(ws->srv, ws);
+  if (ws->events_done) {
+    schedule_free(ws);
+    return;
+  }
+  ws->events_done = true;
+  close_ev ce;
+  memset(&ce, 0, sizeof ce);
+  size_t rl = 0;
+  const char *reason = ws_close_event_reason(ev, &rl);
+  ws__close_event_set(&ce.ev, ws_close_event_code(ev), reason, rl, ws_close_event_was_clean(ev),
+                      ws_close_event_diag(ev), now_ms(ws));
+  ce.magic = EV_MAGIC;
+  ce.ws = ws;
+  (void)ws_event_target_dispatch(ws->target, &ce.ev.base);
+  schedule_free(ws);
+}
+
+static const ws_conn_callbacks conn_cbs = {conn_message, NULL, NULL, NULL, conn_error, conn_close};
+
+/* ---- timers ----------------------------------------------------------------------------- */
+static void arm_timer(ws_socket *ws) {
+  if (ws->freeing)
+    return;
+  uint64_t when = UINT64_MAX;
+  if (ws->abort_pending)
+    when = ws_loop_now(ws->loop);
+  else if (ws->phase == WS__PH_OPEN && ws->conn) {
+    when = ws_conn_next_deadline(ws->conn);
+    size_t bytes;
+    uint32_t ms;
+    if (ws->over_since && ws->srv && ws_conn_ready_state(ws->conn) == WS_OPEN &&
+        ws__server_slow_limits(ws->srv, &bytes, &ms) && ws->over_since + ms < when)
+      when = ws->over_since + ms;
+  } else if (ws->phase != WS__PH_DONE)
+    when = ws->handshake_deadline;
+  if (when == UINT64_MAX)
+    ws__timer_stop(ws->loop, &ws->timer);
+  else
+    (void)ws__timer_start_at(ws->loop, &ws->timer, when);
+}
+
+/* Backpressure (server option): output that stays over the limit for too long means a peer
+ * that does not read. Fail it with 1008 rather than let memory grow; see wsclean.h. */
+static void check_slow_consumer(ws_socket *ws) {
+  size_t bytes;
+  uint32_t ms;
+  if (!ws->srv || !ws__server_slow_limits(ws->srv, &bytes, &ms) ||
+      ws_conn_ready_state(ws->conn) != WS_OPEN)
+    return;
+  uint64_t now = ws_loop_now(ws->loop);
+  if (ws_conn_pending_bytes(ws->conn) <= bytes) {
+    ws->over_since = 0;
+    return;
+  }
+  if (ws->over_since == 0)
+    ws->over_since = now;
+  else if (now - ws->over_since >= ms)
+    ws_conn_fail(ws->conn, WS_ERR_SLOW_CONSUMER, WS_CLOSE_POLICY_VIOLATION);
+}
+
+static void on_timer(ws__timer *t) {
+  ws_socket *ws = (ws_socket *)((char *)t - offsetof(ws_socket, timer));
+  if (ws->abort_pending) {
+    ws->abort_pending = false;
+    fail_before_open(ws, WS_ERR_ABORTED, "close() was called before the connection opened");
+    return;
+  }
+  if (ws->phase == WS__PH_OPEN && ws->conn) {
+    ws_conn_tick(ws->conn, ws_loop_now(ws->loop));
+    ws__flush_mark(ws->loop, &ws->flush);
+    arm_timer(ws);
+    return;
+  }
+  if (ws->phase == WS__PH_CONNECT && ws->fail_err)
+    fail_before_open(ws, ws->fail_err, ws->detail); /* ws_open's connect failed at once */
+  else if (ws->phase == WS__PH_CONNECT || ws->phase == WS__PH_HANDSHAKE)
+    fail_before_open(ws, WS_ERR_HANDSHAKE_TIMEOUT, "the opening handshake timed out");
+  else if (ws->phase == WS__PH_HTTP)
+    ws__socket_finish(ws);
+}
+
+void ws__socket_start_timer(ws_socket *ws) { arm_timer(ws); }
+
+/* ---- writing (once per turn) ------------------------------------------------------------ */
+static void transport_gone(ws_socket *ws, int err, const char *detail) {
+  ws__sock_close(&ws->sock);
+  if (ws->conn)
+    ws_conn_transport_closed(ws->conn, err, detail); /* fires error/close; may schedule free */
+  else
+    fail_before_open(ws, err, detail);
+}
+
+void ws__socket_cut(ws_socket *ws, int err, const char *detail) {
+  if (ws->freeing)
+    return;
+  if (ws->phase == WS__PH_OPEN)
+    transport_gone(ws, err, detail);
+  else
+    fail_before_open(ws, err, detail);
+}
+
+static void flush_cb(ws__flush *f) {
+  ws_socket *ws = (ws_socket *)((char *)f - offsetof(ws_socket, flush));
+  if (ws->freeing || ws->sock.state != WS__SOCK_OPEN)
+    return;
+  if (ws->phase != WS__PH_OPEN) {
+    if (ws->out_off < ws->out.len) {
+      ws_slice sl = {ws->out.data + ws->out_off, ws->out.len - ws->out_off};
+      long w = ws__sock_write(&ws->sock, &sl, 1);
+      if (w < 0) {
+        fail_before_open(ws, (int)w, ws->sock.detail);
+        return;
+      }
+      ws->out_off += (size_t)w;
+    }
+    if (ws->phase == WS__PH_HTTP && ws->out_off == ws->out.len) {
+      /* Answered: FIN, then the socket ends (the peer's close or the timer frees it). */
+      ws__sock_shutdown_write(&ws->sock);
+    }
+    return;
+  }
+  ws_conn *c = ws->conn;
+  check_slow_consumer(ws);
+  /* One writev: the rest of the 101 response (server) ahead of the connection's frames. */
+  ws_slice sl[64];
+  int k = 0;
+  size_t head = ws->out.len - ws->out_off;
+  if (head > 0)
+    sl[k++] = (ws_slice){ws->out.data + ws->out_off, head};
+  int n = k + ws_conn_pending_out(c, sl + k, 64 - k);
+  if (n > 0) {
+    long w = ws__sock_write(&ws->sock, sl, n);
+    if (w < 0) {
+      transport_gone(ws, (int)w, ws->sock.detail);
+      return;
+    }
+    size_t wr = (size_t)w;
+    size_t h = wr < head ? wr : head;
+    ws->out_off += h;
+    if (wr > h)
+      ws_conn_consume_out(c, wr - h);
+    /* More than 64 slices were waiting and the socket took them all: write again (the flush
+     * list is re-run until empty, and each pass consumes output, so this ends). */
+    if (!ws->sock.write_blocked && ws_conn_pending_bytes(c) > 0) {
+      ws__flush_mark(ws->loop, &ws->flush);
+      return;
+    }
+  }
+  if (ws->out_off < ws->out.len) {
+    arm_timer(ws);
+    return; /* the FIN must not overtake the 101 */
+  }
+  switch (ws_conn_transport(c)) {
+  case WS_TRANSPORT_KEEP:
+    break;
+  case WS_TRANSPORT_SHUTDOWN:
+    if (ws_conn_pending_bytes(c) == 0)
+      ws__sock_shutdown_write(&ws->sock);
+    break;
+  case WS_TRANSPORT_CLOSE:
+    transport_gone(ws, WS_OK, NULL);
+    return;
+  }
+  arm_timer(ws);
+}
+
+static void touch(ws_socket *ws) {
+  if (!ws->freeing)
+    ws__flush_mark(ws->loop, &ws->flush);
+}
+
+/* ---- socket callbacks ------------------------------------------------------------------- */
+static void sock_open(ws__sock *s, int err, const char *detail) {
+  ws_socket *ws = s->owner;
+  if (err != WS_OK) {
+    fail_before_open(ws, err, detail);
+    return;
+  }
+  ws->phase = WS__PH_HANDSHAKE;
+  if (!ws->is_server) {
+    size_t len;
+    const uint8_t *req = ws_client_handshake_request(ws->chs, &len);
+    if (ws__buf_append(&ws->out, req, len) != WS_OK) {
+      fail_before_open(ws, WS_ERR_NOMEM, "request");
+      return;
+    }
+    touch(ws);
+  }
+}
+
+static char *dup_str(const ws_allocator *a, const char *s, size_t n) {
+  char *d = ws__malloc(a, n + 1);
+  if (d) {
+    memcpy(d, s, n);
+    d[n] = 0;
+  }
+  return d;
+}
+
+/* Both ends: the handshake succeeded; run the connection. rest = the first frames. */
+static int start_conn(ws_socket *ws, uint8_t rsv) {
+  ws_conn_options o = ws->copts;
+  o.role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
+  o.alloc = ws->alloc;
+  o.rsv_allowed = rsv;
+  if (!o.random) {
+    o.random = ws__random_bytes;
+    o.random_ud = NULL;
+  }
+  ws->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->loop));
+  if (!ws->conn)
+    return WS_ERR_NOMEM;
+  ws->phase = WS__PH_OPEN;
+  ws->state = WS_OPEN;
+  ws__buf_clear(&ws->out); /* a client's request is out; a server puts its 101 here next */
+  ws->out_off = 0;
+  return WS_OK;
+}
+
+void ws__socket_set_negotiated(ws_socket *ws, const char *protocol, const ws_ext_list *ext) {
+  char buf[1024] = "";
+  if (ext && ext->num_offers > 0 && ws_ext_list_format(ext, buf, sizeof buf) < 0)
+    buf[0] = 0;
+  ws__free(ws->alloc, ws->protocol);
+  ws__free(ws->alloc, ws->extensions);
+  ws->protocol = dup_str(ws->alloc, protocol ? protocol : "", protocol ? strlen(protocol) : 0);
+  ws->extensions = dup_str(ws->alloc, buf, strlen(buf));
+}
+
+static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
+  size_t used = 0;
+  int rc = ws_client_handshake_recv(ws->chs, data, len, &used);
+  if (rc == WS_ERR_AGAIN)
+    return;
+  if (rc != WS_OK) {
+    fail_before_open(ws, rc, ws_client_handshake_detail(ws->chs));
+    return;
+  }
+  ws__socket_set_negotiated(ws, ws_client_handshake_protocol(ws->chs),
+                            ws_client_handshake_extensions(ws->chs));
+  if (start_conn(ws, ws_client_handshake_rsv(ws->chs)) != WS_OK) {
+    fail_before_open(ws, WS_ERR_NOMEM, "connection");
+    return;
+  }
+  fire_plain(ws, "open");
+  if (ws->freeing)
+    return;
+  if (used < len)
+    (void)ws_conn_recv(ws->conn, data + used, len - used);
+  touch(ws);
+}
+
+static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
+  size_t used = 0;
+  int rc = ws_server_handshake_recv(ws->shs, data, len, &used);
+  if (rc == WS_ERR_AGAIN)
+    return;
+  if (rc == WS_OK) {
+    size_t rl;
+    const uint8_t *resp = ws_server_handshake_response(ws->shs, &rl);
+    ws__socket_set_negotiated(ws, ws_server_handshake_protocol(ws->shs),
+                              ws_server_handshake_extensions(ws->shs));
+    if (start_conn(ws, ws_server_handshake_rsv(ws->shs)) != WS_OK) {
+      ws__socket_finish(ws);
+      return;
+    }
+    if (ws__buf_append(&ws->out, resp, rl) != WS_OK) {
+      ws__socket_finish(ws);
+      return;
+    }
+    touch(ws);
+    ws__server_on_upgrade(ws->srv, ws, data + used, len - used);
+    return;
+  }
+  ws__server_on_http(ws->srv, ws, rc);
+}
+
+static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
+  ws_socket *ws = s->owner;
+  switch (ws->phase) {
+  case WS__PH_HANDSHAKE:
+    if (ws->is_server)
+      server_handshake_read(ws, data, len);
+    else
+      client_handshake_read(ws, data, len);
+    return;
+  case WS__PH_OPEN:
+    (void)ws_conn_recv(ws->conn, data, len);
+    touch(ws);
+    return;
+  default:
+    return; /* an HTTP answer is on its way out: input is ignored */
+  }
+}
+
+static void sock_eof(ws__sock *s) {
+  ws_socket *ws = s->owner;
+  if (ws->phase == WS__PH_OPEN) {
+    ws_conn_eof(ws->conn);
+    touch(ws);
+  } else if (ws->phase == WS__PH_HTTP) {
+    ws__socket_finish(ws);
+  } else {
+    fail_before_open(ws, WS_ERR_PROTO_EOF, "the server closed the connection during the handshake");
+  }
+}
+
+static void sock_error(ws__sock *s, int err, const char *detail) {
+  ws_socket *ws = s->owner;
+  if (ws->phase == WS__PH_HTTP)
+    ws__socket_finish(ws);
+  else
+    ws__socket_cut(ws, err, detail);
+}
+
+static void sock_writable(ws__sock *s) { touch(s->owner); }
+
+/* ---- construction ----------------------------------------------------------------------- */
+ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_server) {
+  ws_socket *ws = ws__calloc(alloc, 1, sizeof *ws);
+  if (!ws)
+    return NULL;
+  ws->target = ws_event_target_new(alloc);
+  if (!ws->target) {
+    ws__free(alloc, ws);
+    return NULL;
+  }
+  ws->loop = loop;
+  ws->alloc = alloc;
+  ws->is_server = is_server;
+  ws->state = WS_CONNECTING;
+  ws__sock_init(&ws->sock, loop, &ws__socket_handler, ws);
+  ws->flush.cb = flush_cb;
+  ws__timer_init(&ws->timer, on_timer);
+  ws->freer.fn = free_now;
+  /* Handshake heads are at most 8 KiB each way; an HTTP answer body at most 16 MiB. */
+  ws__buf_init(&ws->out, alloc, (16u << 20) + 8192u);
+  ws__handle_link(loop, &ws->handle, cut_on_loop_free);
+  ws__loop_ref(loop);
+  return ws;
+}
+
+void ws_open_options_init(ws_open_options *o) {
+  memset(o, 0, sizeof *o);
+  o->size = sizeof *o;
+  o->handshake_timeout_ms = 30000;
+  ws_conn_options_init(&o->conn, WS_ROLE_CLIENT);
+}
+
+ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
+                   size_t num_protocols, const ws_open_options *opts, int *err) {
+  int dummy;
+  if (!err)
+    err = &dummy;
+  ws_open_options defaults;
+  if (!opts) {
+    ws_open_options_init(&defaults);
+    opts = &defaults;
+  }
+  if (!loop || !url) {
+    *err = WS_ERR_INVAL;
+    return NULL;
+  }
+  const ws_allocator *alloc = ws__loop_alloc(loop);
+  ws_client_handshake *hs = ws_client_handshake_new(alloc);
+  if (!hs) {
+    *err = WS_ERR_NOMEM;
+    return NULL;
+  }
+  ws_client_handshake_options ho;
+  ws_client_handshake_options_init(&ho);
+  ho.url = url;
+  ho.random = ws__random_bytes;
+  ho.origin = opts->origin;
+  ho.protocols = protocols;
+  ho.num_protocols = num_protocols;
+  ho.headers = opts->headers;
+  ho.num_headers = opts->num_headers;
+  int rc = ws_client_handshake_start(hs, &ho);
+  if (rc != WS_OK) {
+    ws_client_handshake_free(hs);
+    *err = rc;
+    return NULL;
+  }
+  const ws_url *u = ws_client_handshake_url(hs);
+  SSL_CTX *tls = NULL;
+  char detail[WS__DETAIL_MAX];
+  if (u->secure) {
+    tls = ws__tls_client_ctx(opts->ca_file, opts->insecure, detail, sizeof detail);
+    if (!tls) {
+      ws_client_handshake_free(hs);
+      *err = WS_ERR_TLS_CONFIG;
+      return NULL;
+    }
+  }
+  ws_socket *ws = ws__socket_alloc(loop, alloc, false);
+  char us[2048];
+  int ul = snprintf(us, sizeof us, "%s://%s%s%s:%u%s", u->secure ? "wss" : "ws", u->ipv6 ? "[" : "",
+                    u->host, u->ipv6 ? "]" : "", (unsigned)u->port, u->resource);
+  if (ws)
+    ws->url = dup_str(alloc, us, ul < 0 ? 0 : (size_t)ul >= sizeof us ? sizeof us - 1 : (size_t)ul);
+  if (!ws || !ws->url) {
+    if (ws) {
+      ws->freeing = true;
+      free_now(&ws->freer);
+    }
+    ws_client_handshake_free(hs);
+    ws__tls_ctx_free(tls);
+    *err = WS_ERR_NOMEM;
+    return NULL;
+  }
+  ws->chs = hs;
+  ws->copts = opts->conn;
+  ws->copts.role = WS_ROLE_CLIENT;
+  ws->protocol = dup_str(alloc, "", 0);
+  ws->extensions = dup_str(alloc, "", 0);
+  ws->handshake_deadline = ws_loop_now(loop) + opts->handshake_timeout_ms;
+  char port[8];
+  snprintf(port, sizeof port, "%u", (unsigned)u->port);
+  rc = ws__sock_connect(&ws->sock, u->host, port, tls);
+  ws__tls_ctx_free(tls); /* the SSL holds its own reference */
+  if (rc != WS_OK) {
+    /* Network failures are events, not return values (WHATWG): report from the loop. */
+    snprintf(ws->detail, sizeof ws->detail, "%s", ws->sock.detail);
+    ws->fail_err = rc;
+    ws->handshake_deadline = ws_loop_now(loop);
+  }
+  arm_timer(ws);
+  *err = WS_OK;
+  return ws;
+}
+
+/* ---- the socket's API ------------------------------------------------------------------- */
+ws_event_target *ws_target(ws_socket *ws) { return ws ? ws->target : NULL; }
+
+int ws_on(ws_socket *ws, const char *type, ws_event_listener_cb cb, void *ud) {
+  if (!ws || !type)
+    return WS_ERR_INVAL;
+  return ws_event_target_set_handler(ws->target, type, cb, ud);
+}
+
+ws_ready_state ws_state(const ws_socket *ws) {
+  return ws->conn ? ws_conn_ready_state(ws->conn) : ws->state;
+}
+
+static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
+  if (!ws || (!data && len))
+    return WS_ERR_INVAL;
+  if (!ws->conn)
+    return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  int rc = ws_conn_send(ws->conn, op, data, len);
+  if (rc == WS_ERR_STATE)
+    return WS_OK; /* WHATWG: after close() the data is dropped, counted in bufferedAmount */
+  if (rc == WS_OK)
+    touch(ws);
+  return rc;
+}
+
+int ws_send_text(ws_socket *ws, const char *text, size_t len) {
+  if (text && !ws__utf8_valid((const uint8_t *)text, len))
+    return WS_ERR_SYNTAX;
+  return send_msg(ws, WS_OP_TEXT, text, len);
+}
+
+int ws_send_binary(ws_socket *ws, const void *data, size_t len) {
+  return send_msg(ws, WS_OP_BINARY, data, len);
+}
+
+int ws_ping(ws_socket *ws, const void *data, size_t len) {
+  if (!ws || len > 125)
+    return WS_ERR_INVAL;
+  if (!ws->conn)
+    return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  int rc = ws_conn_ping(ws->conn, data, len);
+  touch(ws);
+  return rc;
+}
+
+static int close_common(ws_socket *ws, uint16_t code, const char *reason) {
+  size_t rl = reason ? strlen(reason) : 0;
+  /* WHATWG close() step 2: a reason longer than 123 bytes (UTF-8) is a SyntaxError. */
+  if (rl > 123 || (rl && !ws__utf8_valid((const uint8_t *)reason, rl)))
+    return WS_ERR_SYNTAX;
+  ws_ready_state st = ws_state(ws);
+  if (st == WS_CLOSING || st == WS_CLOSED)
+    return WS_OK;
+  if (st == WS_CONNECTING) {
+    /* WHATWG close() step 3: fail the connection; readyState CLOSING; error + close follow. */
+    ws->state = WS_CLOSING;
+    ws__sock_close(&ws->sock);
+    ws->abort_pending = true;
+    arm_timer(ws);
+    return WS_OK;
+  }
+  /* A reason without a code means 1000 (WHATWG close() step 4); neither: an empty body. */
+  if (code == 0 && reason)
+    code = WS_CLOSE_NORMAL;
+  int rc = ws_conn_close(ws->conn, code, reason, rl);
+  touch(ws);
+  return rc;
+}
+
+int ws_close(ws_socket *ws, uint16_t code, const char *reason) {
+  if (!ws)
+    return WS_ERR_INVAL;
+  /* WHATWG close() step 1: only 1000 and 3000-4999, checked before anything else. */
+  if (code != 0 && !ws_close_code_app_sendable(code))
+    return WS_ERR_INVALID_ACCESS;
+  return close_common(ws, code, reason);
+}
+
+int ws_close_with(ws_socket *ws, uint16_t code, const char *reason) {
+  if (!ws)
+    return WS_ERR_INVAL;
+  if (code != 0 && !ws_close_code_on_wire(code))
+    return WS_ERR_INVALID_ACCESS;
+  return close_common(ws, code, reason);
+}
+
+uint64_t ws_buffered_amount(const ws_socket *ws) {
+  return ws && ws->conn ? ws_conn_buffered_amount(ws->conn) : 0;
+}
+const char *ws_protocol(const ws_socket *ws) { return ws && ws->protocol ? ws->protocol : ""; }
+const char *ws_extensions(const ws_socket *ws) {
+  return ws && ws->extensions ? ws->extensions : "";
+}
+const char *ws_get_url(const ws_socket *ws) { return ws && ws->url ? ws->url : ""; }
+void ws_set_user_data(ws_socket *ws, void *ud) {
+  if (ws)
+    ws->user_data = ud;
+}
+void *ws_user_data(const ws_socket *ws) { return ws ? ws->user_data : NULL; }
+
+/* ---- reconnect policy ------------------------------------------------------------------- */
+int64_t ws_reconnect_delay(const ws_close_event *last, unsigned attempt, uint32_t min_ms,
+                           uint32_t max_ms, uint32_t random32) {
+  if (min_ms == 0)
+    min_ms = 1000;
+  if (max_ms == 0)
+    max_ms = 30000;
+  if (max_ms < min_ms)
+    max_ms = min_ms;
+  uint64_t floor_ms = 0;
+  if (last) {
+    uint16_t code = ws_close_event_code(last);
+    switch (code) {
+    case WS_CLOSE_NORMAL:
+      if (ws_close_event_was_clean(last))
+        return -1;
+      break;
+    /* The same request would be refused the same way: do not retry. */
+    case WS_CLOSE_PROTOCOL_ERROR:
+    case WS_CLOSE_UNSUPPORTED_DATA:
+    case WS_CLOSE_POLICY_VIOLATION:
+      return -1;
+    /* The server asked to come back later. */
+    case WS_CLOSE_SERVICE_RESTART:
+    case WS_CLOSE_TRY_AGAIN_LATER:
+      floor_ms = 5000;
+      break;
+    default:
+      break;
+    }
+  }
+  /* RFC 6455 7.2.3: a random first delay, then truncated exponential backoff. */
+  uint64_t base = min_ms;
+  for (unsigned i = 0; i < attempt && base < max_ms; i++)
+    base *= 2;
+  if (base > max_ms)
+    base = max_ms;
+  uint64_t half = base / 2;
+  uint64_t d = half + (half ? (uint64_t)random32 % (base - half + 1) : 0);
+  if (d < floor_ms)
+    d = floor_ms + (uint64_t)random32 % 1000u;
+  return (int64_t)d;
+}

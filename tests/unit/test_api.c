@@ -1,0 +1,672 @@
+/* src/api: the browser-shaped client and the server, over loopback inside one loop.
+ * WHATWG close() validation, event order, CONNECTING failures, server limits, broadcast,
+ * shutdown, the HTTP hook and the reconnect policy. Real peers are in tests/interop. */
+#include "wsclean/wsclean.h"
+#include "wstest.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <unistd.h>
+
+/* ---- a recorder: every event a socket sees, as text --------------------------------------- */
+typedef struct rec {
+  char log[512];
+  int closes;
+  uint16_t code;
+  bool clean;
+  char reason[128];
+  int err;
+  int opens;
+} rec;
+
+static void rec_add(rec *r, const char *s) {
+  size_t n = strlen(r->log);
+  snprintf(r->log + n, sizeof r->log - n, "%s%s", n ? "," : "", s);
+}
+
+static void on_any(const ws_event *ev, void *ud) {
+  rec *r = ud;
+  const char *type = ws_event_type(ev);
+  if (strcmp(type, "close") == 0) {
+    const ws_close_event *c = ws_event_as_close(ev);
+    r->closes++;
+    r->code = ws_close_event_code(c);
+    r->clean = ws_close_event_was_clean(c);
+    snprintf(r->reason, sizeof r->reason, "%s", ws_close_event_reason(c, NULL));
+    r->err = ws_close_event_diag(c)->error;
+    char b[64];
+    snprintf(b, sizeof b, "close:%u:%d", r->code, r->clean);
+    rec_add(r, b);
+  } else if (strcmp(type, "message") == 0) {
+    size_t len;
+    const uint8_t *d = ws_message_event_data(ws_event_as_message(ev), &len);
+    char b[80];
+    snprintf(b, sizeof b, "msg:%.*s", (int)(len > 40 ? 40 : len), (const char *)d);
+    rec_add(r, b);
+  } else {
+    if (strcmp(type, "open") == 0)
+      r->opens++;
+    rec_add(r, type);
+  }
+}
+
+static void watch(ws_socket *ws, rec *r) {
+  ws_on(ws, "open", on_any, r);
+  ws_on(ws, "message", on_any, r);
+  ws_on(ws, "error", on_any, r);
+  ws_on(ws, "close", on_any, r);
+}
+
+/* ---- a test server ----------------------------------------------------------------------- */
+typedef struct harness {
+  ws_loop *loop;
+  ws_server *srv;
+  rec srec[8];
+  ws_socket *sws[8];
+  int nconn;
+  char url[128];
+  int fail_handler;
+} harness;
+
+static void s_echo(const ws_event *ev, void *ud) {
+  (void)ud;
+  size_t len;
+  const ws_message_event *m = ws_event_as_message(ev);
+  const uint8_t *d = ws_message_event_data(m, &len);
+  ws_send_text(ws_event_socket(ev), (const char *)d, len);
+}
+
+static int on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  harness *h = ud;
+  if (h->nconn < 8) {
+    h->sws[h->nconn] = ws;
+    watch(ws, &h->srec[h->nconn]);
+    ws_event_target_add_listener(ws_target(ws), "message", s_echo, NULL);
+    ws_set_user_data(ws, &h->srec[h->nconn]);
+    h->nconn++;
+  }
+  return h->fail_handler ? -1 : 0;
+}
+
+static void h_http(ws_server *srv, ws_http_exchange *x, const ws_http_request *req, void *ud) {
+  (void)srv, (void)ud;
+  if (req->path_len == 6 && memcmp(req->path, "/hello", 6) == 0)
+    ws_http_respond(x, 200, "text/plain", "hi there", 8);
+}
+
+static void h_init(harness *h, uint32_t max_conn) {
+  memset(h, 0, sizeof *h);
+  h->loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  if (max_conn)
+    o.max_connections = max_conn;
+  o.on_http = h_http;
+  int err = 0;
+  h->srv = ws_server_new(h->loop, &o, &err);
+  WS_CHECK_EQ_INT(err, WS_OK);
+  static const char *const protos[] = {"chat", "superchat"};
+  ws_server_route(h->srv, "/t", protos, 2, on_conn, h);
+  snprintf(h->url, sizeof h->url, "ws://127.0.0.1:%u/t", ws_server_port(h->srv));
+}
+
+static void stop_cb(ws_loop *loop, void *ud) {
+  (void)ud;
+  ws_loop_stop(loop);
+}
+
+/* Run until cond() holds or 3 s pass. */
+static void h_run(harness *h, bool (*cond)(harness *h, void *arg), void *arg) {
+  for (int i = 0; i < 300 && !cond(h, arg); i++)
+    ws_loop_run_once(h->loop, 10);
+}
+
+static void h_free(harness *h) {
+  if (h->srv)
+    ws_server_shutdown(h->srv, 1001, 200);
+  uint64_t id = ws_loop_set_timeout(h->loop, 2000, stop_cb, NULL);
+  ws_loop_run(h->loop);
+  ws_loop_clear_timeout(h->loop, id);
+  ws_loop_free(h->loop);
+}
+
+static bool rec_closed(harness *h, void *arg) {
+  (void)h;
+  return ((rec *)arg)->closes > 0;
+}
+static bool rec_opened(harness *h, void *arg) {
+  (void)h;
+  return ((rec *)arg)->opens > 0 || ((rec *)arg)->closes > 0;
+}
+static bool srv_closed(harness *h, void *arg) {
+  int i = *(int *)arg;
+  return h->srec[i].closes > 0;
+}
+
+/* ---- WHATWG close() ---------------------------------------------------------------------- */
+WS_TEST(close_validation_table_while_open) {
+  harness h;
+  h_init(&h, 0);
+  rec r = {0};
+  ws_socket *ws = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(ws, &r);
+  h_run(&h, rec_opened, &r);
+  WS_CHECK_EQ_INT(ws_state(ws), WS_OPEN);
+  char r124[125];
+  memset(r124, 'x', 124);
+  r124[124] = 0;
+  static const struct {
+    uint16_t code;
+    const char *reason;
+    int want;
+  } rows[] = {
+      {999, NULL, WS_ERR_INVALID_ACCESS},    {1001, NULL, WS_ERR_INVALID_ACCESS},
+      {1005, NULL, WS_ERR_INVALID_ACCESS},   {1006, NULL, WS_ERR_INVALID_ACCESS},
+      {1011, NULL, WS_ERR_INVALID_ACCESS},   {1015, NULL, WS_ERR_INVALID_ACCESS},
+      {2999, NULL, WS_ERR_INVALID_ACCESS},   {5000, NULL, WS_ERR_INVALID_ACCESS},
+      {1000, "\xff", WS_ERR_SYNTAX},         {3000, "\xc3\x28", WS_ERR_SYNTAX},
+      {1001, "\xff", WS_ERR_INVALID_ACCESS}, /* the code is checked first */
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    WS_CHECK_MSG(ws_close(ws, rows[i].code, rows[i].reason) == rows[i].want, "row %zu", i);
+  WS_CHECK_EQ_INT(ws_close(ws, 4000, r124), WS_ERR_SYNTAX);
+  WS_CHECK_EQ_INT(ws_state(ws), WS_OPEN); /* nothing above started closing */
+  r124[123] = 0;                          /* exactly 123 bytes is allowed */
+  WS_CHECK_EQ_INT(ws_close(ws, 4000, r124), WS_OK);
+  WS_CHECK_EQ_INT(ws_state(ws), WS_CLOSING);
+  WS_CHECK_EQ_INT(ws_close(ws, 1000, NULL), WS_OK);                 /* CLOSING: nothing */
+  WS_CHECK_EQ_INT(ws_close(ws, 1001, NULL), WS_ERR_INVALID_ACCESS); /* still validated */
+  WS_CHECK_EQ_INT(ws_send_text(ws, "late", 4), WS_OK);              /* dropped, counted */
+  WS_CHECK(ws_buffered_amount(ws) >= 4);
+  h_run(&h, rec_closed, &r);
+  WS_CHECK_EQ_STR(r.log, "open,close:4000:1");
+  int zero = 0;
+  h_run(&h, srv_closed, &zero);
+  WS_CHECK_EQ_INT(h.srec[0].code, 4000);
+  WS_CHECK_EQ_INT(strlen(h.srec[0].reason), 123);
+  WS_CHECK(h.srec[0].clean);
+  h_free(&h);
+}
+
+static void close_again_in_onclose(const ws_event *ev, void *ud) {
+  int *calls = ud;
+  ws_socket *ws = ws_event_socket(ev);
+  (*calls)++;
+  WS_CHECK(ws != NULL);
+  WS_CHECK_EQ_INT(ws_state(ws), WS_CLOSED);
+  WS_CHECK_EQ_INT(ws_close(ws, 1000, "again"), WS_OK); /* CLOSED: nothing, no second event */
+  WS_CHECK_EQ_INT(ws_close(ws, 1004, NULL), WS_ERR_INVALID_ACCESS);
+}
+
+WS_TEST(reason_without_code_is_1000_and_no_body_is_1005) {
+  static const struct {
+    uint16_t code;
+    const char *reason;
+    uint16_t peer_sees;
+    const char *peer_reason;
+  } rows[] = {{0, "bye", 1000, "bye"}, {0, NULL, 1005, ""}, {3001, NULL, 3001, ""}};
+  for (size_t i = 0; i < 3; i++) {
+    harness h;
+    h_init(&h, 0);
+    rec r = {0};
+    int calls = 0;
+    ws_socket *ws = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+    watch(ws, &r);
+    ws_event_target_add_listener(ws_target(ws), "close", close_again_in_onclose, &calls);
+    h_run(&h, rec_opened, &r);
+    WS_CHECK_EQ_INT(ws_close(ws, rows[i].code, rows[i].reason), WS_OK);
+    h_run(&h, rec_closed, &r);
+    int zero = 0;
+    h_run(&h, srv_closed, &zero);
+    WS_CHECK_MSG(h.srec[0].code == rows[i].peer_sees, "row %zu: peer saw %u", i, h.srec[0].code);
+    WS_CHECK_EQ_STR(h.srec[0].reason, rows[i].peer_reason);
+    WS_CHECK_EQ_INT(r.closes, 1);
+    WS_CHECK_EQ_INT(calls, 1);
+    WS_CHECK(r.clean);
+    h_free(&h);
+  }
+}
+
+WS_TEST(close_while_connecting_fails_error_then_close_1006) {
+  harness h;
+  h_init(&h, 0);
+  rec r = {0};
+  ws_socket *ws = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(ws, &r);
+  WS_CHECK_EQ_INT(ws_state(ws), WS_CONNECTING);
+  WS_CHECK_EQ_INT(ws_send_text(ws, "x", 1), WS_ERR_STATE); /* InvalidStateError */
+  WS_CHECK_EQ_INT(ws_close(ws, 1000, NULL), WS_OK);
+  WS_CHECK_EQ_INT(ws_state(ws), WS_CLOSING);
+  WS_CHECK_EQ_STR(r.log, ""); /* events come from the loop, never from inside the call */
+  h_run(&h, rec_closed, &r);
+  WS_CHECK_EQ_STR(r.log, "error,close:1006:0");
+  WS_CHECK_EQ_INT(r.err, WS_ERR_ABORTED);
+  h_free(&h);
+}
+
+WS_TEST(open_refuses_bad_urls_and_protocols_synchronously) {
+  ws_loop *loop = ws_loop_new(NULL);
+  static const char *const dup[] = {"a", "a"};
+  static const char *const bad[] = {"a b"};
+  static const struct {
+    const char *url;
+    const char *const *p;
+    size_t np;
+    int want;
+  } rows[] = {
+      {"ftp://127.0.0.1/", NULL, 0, WS_ERR_URL_SCHEME},
+      {"ws://127.0.0.1/#x", NULL, 0, WS_ERR_URL_FRAGMENT},
+      {"ws://127.0.0.1:99999/", NULL, 0, WS_ERR_URL_PORT},
+      {"ws://127.0.0.1/", dup, 2, WS_ERR_PROTOCOL_DUPLICATE},
+      {"ws://127.0.0.1/", bad, 1, WS_ERR_PROTOCOL_INVALID},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    int err = 0;
+    WS_CHECK(ws_open(loop, rows[i].url, rows[i].p, rows[i].np, NULL, &err) == NULL);
+    WS_CHECK_MSG(err == rows[i].want, "row %zu: %s", i, ws_errname(err));
+  }
+  ws_loop_free(loop);
+}
+
+WS_TEST(unresolvable_host_is_error_then_close_with_detail) {
+  ws_loop *loop = ws_loop_new(NULL);
+  rec r = {0};
+  ws_socket *ws = ws_open(loop, "ws://no-such-host.invalid/", NULL, 0, NULL, NULL);
+  WS_CHECK(ws != NULL);
+  watch(ws, &r);
+  ws_loop_run(loop); /* returns once the socket is gone */
+  WS_CHECK_EQ_STR(r.log, "error,close:1006:0");
+  WS_CHECK_EQ_INT(r.err, WS_ERR_RESOLVE);
+  ws_loop_free(loop);
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+static void order_a(const ws_event *ev, void *ud) {
+  rec_add(ud, ws_event_type(ev)[0] == 'm' ? "A" : "a");
+}
+static void order_b(const ws_event *ev, void *ud) {
+  rec_add(ud, ws_event_type(ev)[0] == 'm' ? "B" : "b");
+}
+
+WS_TEST(handlers_and_listeners_run_in_registration_order_and_target_is_the_socket) {
+  harness h;
+  h_init(&h, 0);
+  rec r = {0}, order = {0};
+  static const char *const protos[] = {"superchat", "chat"};
+  ws_socket *ws = ws_open(h.loop, h.url, protos, 2, NULL, NULL);
+  ws_event_target_add_listener(ws_target(ws), "message", order_a, &order);
+  watch(ws, &r); /* onmessage after listener A */
+  ws_event_target_add_listener(ws_target(ws), "message", order_b, &order);
+  h_run(&h, rec_opened, &r);
+  /* The server prefers "chat" (its route's order) though the client listed it second. */
+  WS_CHECK_EQ_STR(ws_protocol(ws), "chat");
+  WS_CHECK_EQ_STR(ws_get_url(ws), h.url);
+  ws_send_text(ws, "ping", 4);
+  for (int i = 0; i < 300 && !strstr(r.log, "msg:"); i++)
+    ws_loop_run_once(h.loop, 10);
+  WS_CHECK_EQ_STR(order.log, "A,B");
+  WS_CHECK(strstr(r.log, "msg:ping") != NULL);
+  WS_CHECK_EQ_INT(ws_event_target_remove_listener(ws_target(ws), "message", order_a, &order),
+                  WS_OK);
+  ws_close(ws, 1000, NULL);
+  h_run(&h, rec_closed, &r);
+  h_free(&h);
+}
+
+/* ---- server ------------------------------------------------------------------------------ */
+static bool two_closed(harness *h, void *arg) {
+  rec *r = arg;
+  (void)h;
+  return r[0].closes + r[1].closes >= 1 && (r[0].opens > 0);
+}
+
+WS_TEST(over_max_connections_closes_1013) {
+  harness h;
+  h_init(&h, 1);
+  rec r[2];
+  memset(r, 0, sizeof r);
+  ws_socket *a = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(a, &r[0]);
+  h_run(&h, rec_opened, &r[0]);
+  ws_socket *b = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(b, &r[1]);
+  h_run(&h, rec_closed, &r[1]);
+  WS_CHECK_EQ_STR(r[1].log, "open,close:1013:1");
+  WS_CHECK_EQ_INT(ws_server_connections(h.srv), 1);
+  (void)two_closed;
+  ws_close(a, 1000, NULL);
+  h_run(&h, rec_closed, &r[0]);
+  h_free(&h);
+}
+
+WS_TEST(handler_failure_closes_1011) {
+  harness h;
+  h_init(&h, 0);
+  h.fail_handler = 1;
+  rec r = {0};
+  ws_socket *ws = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(ws, &r);
+  h_run(&h, rec_closed, &r);
+  WS_CHECK_EQ_INT(r.code, 1011);
+  int zero = 0;
+  h_run(&h, srv_closed, &zero);
+  WS_CHECK_EQ_STR(h.srec[0].log, "close:1011:1"); /* no open event for a refused connection */
+  h_free(&h);
+}
+
+WS_TEST(broadcast_reaches_every_open_connection) {
+  harness h;
+  h_init(&h, 0);
+  rec r[3];
+  memset(r, 0, sizeof r);
+  ws_socket *ws[3];
+  for (int i = 0; i < 3; i++) {
+    ws[i] = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+    watch(ws[i], &r[i]);
+    h_run(&h, rec_opened, &r[i]);
+  }
+  for (int i = 0; i < 100 && ws_server_connections(h.srv) < 3; i++)
+    ws_loop_run_once(h.loop, 10);
+  WS_CHECK_EQ_INT(ws_server_broadcast(h.srv, NULL, false, "news", 4), 3);
+  WS_CHECK_EQ_INT(ws_server_broadcast(h.srv, "/other", false, "x", 1), 0);
+  WS_CHECK_EQ_INT(ws_broadcast(h.sws, 2, false, "two", 3), 2);
+  for (int t = 0; t < 300 && !(strstr(r[0].log, "msg:two") && strstr(r[1].log, "msg:two") &&
+                               strstr(r[2].log, "msg:news"));
+       t++)
+    ws_loop_run_once(h.loop, 10);
+  for (int i = 0; i < 3; i++)
+    WS_CHECK_MSG(strstr(r[i].log, "msg:news") != NULL, "client %d: %s", i, r[i].log);
+  WS_CHECK(strstr(r[2].log, "msg:two") == NULL);
+  for (int i = 0; i < 3; i++)
+    ws_close(ws[i], 1000, NULL);
+  for (int i = 0; i < 3; i++)
+    h_run(&h, rec_closed, &r[i]);
+  h_free(&h);
+}
+
+WS_TEST(shutdown_closes_1001_cleanly_on_both_sides_after_queued_messages) {
+  for (int restart = 0; restart < 2; restart++) {
+    harness h;
+    h_init(&h, 0);
+    rec r = {0};
+    ws_socket *ws = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+    watch(ws, &r);
+    h_run(&h, rec_opened, &r);
+    for (int i = 0; i < 100 && ws_server_connections(h.srv) < 1; i++)
+      ws_loop_run_once(h.loop, 10);
+    ws_send_text(h.sws[0], "last words", 10);
+    uint16_t code = restart ? 1012 : 1001;
+    WS_CHECK_EQ_INT(ws_server_shutdown(h.srv, code, 2000), WS_OK);
+    WS_CHECK_EQ_INT(ws_server_shutdown(h.srv, code, 2000), WS_ERR_STATE);
+    h.srv = NULL; /* it frees itself */
+    h_run(&h, rec_closed, &r);
+    char want[64];
+    snprintf(want, sizeof want, "open,msg:last words,close:%u:1", code);
+    WS_CHECK_EQ_STR(r.log, want);
+    int zero = 0;
+    h_run(&h, srv_closed, &zero);
+    WS_CHECK(h.srec[0].clean);
+    WS_CHECK_EQ_INT(h.srec[0].code, code);
+    h_free(&h);
+  }
+}
+
+WS_TEST(plain_http_requests_go_to_the_hook) {
+  harness h;
+  h_init(&h, 0);
+  static const struct {
+    const char *req;
+    const char *want;
+  } rows[] = {{"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200"},
+              {"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404"}};
+  for (size_t i = 0; i < 2; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(ws_server_port(h.srv));
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    WS_CHECK_EQ_INT(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    WS_CHECK(write(fd, rows[i].req, strlen(rows[i].req)) > 0);
+    char buf[1024] = {0};
+    size_t got = 0;
+    for (int t = 0; t < 300; t++) {
+      ws_loop_run_once(h.loop, 10);
+      ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, MSG_DONTWAIT);
+      if (n > 0)
+        got += (size_t)n;
+      else if (n == 0)
+        break;
+    }
+    WS_CHECK_MSG(strncmp(buf, rows[i].want, strlen(rows[i].want)) == 0, "row %zu: %.40s", i, buf);
+    if (i == 0)
+      WS_CHECK(strstr(buf, "\r\n\r\nhi there") != NULL);
+    close(fd);
+  }
+  h_free(&h);
+}
+
+/* ---- reconnect policy -------------------------------------------------------------------- */
+WS_TEST(reconnect_delay_policy) {
+  static const struct {
+    uint16_t code;
+    bool clean;
+    unsigned attempt;
+    int64_t lo, hi; /* -1,-1: no retry */
+  } rows[] = {
+      {1000, true, 0, -1, -1},         {1002, false, 0, -1, -1},    {1003, false, 0, -1, -1},
+      {1008, false, 0, -1, -1},        {1006, false, 0, 500, 1000}, {1006, false, 3, 4000, 8000},
+      {1006, false, 20, 15000, 30000}, {1012, true, 0, 5000, 6000}, {1013, true, 0, 5000, 6000},
+      {1001, true, 1, 1000, 2000},     {1015, false, 0, 500, 1000}, {1000, false, 0, 500, 1000},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    ws_close_event_init init = {0};
+    init.code = rows[i].code;
+    init.was_clean = rows[i].clean;
+    ws_close_event *ev = ws_close_event_new(NULL, "close", &init, 0);
+    for (uint32_t rnd = 0; rnd < 4000000000u; rnd += 777777777u) {
+      int64_t d = ws_reconnect_delay(ev, rows[i].attempt, 0, 0, rnd);
+      WS_CHECK_MSG(d >= rows[i].lo && d <= rows[i].hi, "row %zu rnd %u: %lld", i, rnd,
+                   (long long)d);
+    }
+    ws_close_event_free(ev);
+  }
+}
+
+WS_TEST(ipv6_loopback_client_and_server) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "::1";
+  int err = 0;
+  ws_server *srv = ws_server_new(loop, &o, &err);
+  if (!srv) { /* a machine without IPv6 loopback: nothing to test */
+    ws_loop_free(loop);
+    return;
+  }
+  harness h;
+  memset(&h, 0, sizeof h);
+  h.loop = loop;
+  ws_server_route(srv, "*", NULL, 0, on_conn, &h);
+  char url[64];
+  snprintf(url, sizeof url, "ws://[::1]:%u/any", ws_server_port(srv));
+  rec r = {0};
+  ws_socket *ws = ws_open(loop, url, NULL, 0, NULL, &err);
+  WS_CHECK(ws != NULL);
+  watch(ws, &r);
+  h_run(&h, rec_opened, &r);
+  WS_CHECK_EQ_STR(ws_get_url(ws), url);
+  ws_send_text(ws, "v6", 2);
+  for (int i = 0; i < 300 && !strstr(r.log, "msg:v6"); i++)
+    ws_loop_run_once(loop, 10);
+  ws_close(ws, 1000, NULL);
+  h_run(&h, rec_closed, &r);
+  WS_CHECK_EQ_STR(r.log, "open,msg:v6,close:1000:1");
+  ws_server_shutdown(srv, 1001, 100);
+  ws_loop_run(loop);
+  ws_loop_free(loop);
+}
+
+/* N loops on N threads sharing one port (SO_REUSEPORT); work handed over with ws_loop_post. */
+typedef struct {
+  ws_loop *loop;
+  ws_server *srv;
+  harness h;
+  pthread_t th;
+} worker;
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  ws_loop_run(w->loop); /* until the posted shutdown has finished */
+  return NULL;
+}
+
+static void post_shutdown(ws_loop *loop, void *ud) {
+  (void)loop;
+  ws_server_shutdown(ud, 1001, 500); /* runs on the worker's own thread */
+}
+
+WS_TEST(two_loops_on_two_threads_share_a_port) {
+  worker w[2];
+  uint16_t port = 0;
+  for (int i = 0; i < 2; i++) {
+    memset(&w[i], 0, sizeof w[i]);
+    w[i].loop = ws_loop_new(NULL);
+    w[i].h.loop = w[i].loop;
+    ws_server_options o;
+    ws_server_options_init(&o);
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.reuse_port = true;
+    int err = 0;
+    w[i].srv = ws_server_new(w[i].loop, &o, &err);
+    WS_CHECK_MSG(w[i].srv != NULL, "server %d: %s", i, ws_errname(err));
+    if (!w[i].srv)
+      return;
+    port = ws_server_port(w[i].srv);
+    ws_server_route(w[i].srv, "*", NULL, 0, on_conn, &w[i].h);
+  }
+  for (int i = 0; i < 2; i++)
+    pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+  ws_loop *loop = ws_loop_new(NULL);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", port);
+  rec r[6];
+  memset(r, 0, sizeof r);
+  ws_socket *ws[6];
+  for (int i = 0; i < 6; i++) {
+    ws[i] = ws_open(loop, url, NULL, 0, NULL, NULL);
+    watch(ws[i], &r[i]);
+  }
+  for (int t = 0; t < 300; t++) {
+    int opened = 0;
+    for (int i = 0; i < 6; i++)
+      opened += r[i].opens;
+    if (opened == 6)
+      break;
+    ws_loop_run_once(loop, 10);
+  }
+  for (int i = 0; i < 6; i++)
+    WS_CHECK_EQ_INT(r[i].opens, 1);
+  for (int i = 0; i < 2; i++)
+    WS_CHECK_EQ_INT(ws_loop_post(w[i].loop, post_shutdown, w[i].srv), WS_OK);
+  for (int t = 0; t < 300; t++) {
+    int closed = 0;
+    for (int i = 0; i < 6; i++)
+      closed += r[i].closes;
+    if (closed == 6)
+      break;
+    ws_loop_run_once(loop, 10);
+  }
+  for (int i = 0; i < 6; i++)
+    WS_CHECK_MSG(r[i].code == 1001 && r[i].clean, "client %d: %s", i, r[i].log);
+  for (int i = 0; i < 2; i++) {
+    pthread_join(w[i].th, NULL);
+    ws_loop_free(w[i].loop);
+  }
+  ws_loop_free(loop);
+}
+
+/* ---- backpressure and teardown ----------------------------------------------------------- */
+static int raw_upgrade(uint16_t port, const char *path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small); /* a reader that hardly reads */
+  struct sockaddr_in sa = {0};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+    return -1;
+  char req[256];
+  int n =
+      snprintf(req, sizeof req,
+               "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+               path);
+  if (write(fd, req, (size_t)n) != n)
+    return -1;
+  return fd;
+}
+
+static void flood(const ws_event *ev, void *ud) {
+  (void)ud;
+  static uint8_t block[1 << 20];
+  ws_socket *ws = ws_event_socket(ev);
+  for (int i = 0; i < 12; i++)
+    ws_send_binary(ws, block, sizeof block);
+}
+
+static int flood_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  watch(ws, ud);
+  ws_on(ws, "open", flood, NULL);
+  ws_event_target_add_listener(ws_target(ws), "open", on_any, ud);
+  return 0;
+}
+
+WS_TEST(slow_consumer_is_failed_with_1008_not_buffered_forever) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  o.slow_consumer_bytes = 256 * 1024;
+  o.slow_consumer_ms = 150;
+  o.conn.close_timeout_ms = 300;
+  ws_server *srv = ws_server_new(loop, &o, NULL);
+  rec r = {0};
+  ws_server_route(srv, "/flood", NULL, 0, flood_conn, &r);
+  int fd = raw_upgrade(ws_server_port(srv), "/flood");
+  WS_CHECK(fd >= 0);
+  uint64_t t0 = ws_loop_now(loop);
+  for (int i = 0; i < 400 && r.closes == 0; i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(r.closes, 1);
+  WS_CHECK_MSG(strstr(r.log, "error,close:1006:0") != NULL, "log %s", r.log);
+  WS_CHECK_EQ_INT(r.err, WS_ERR_SLOW_CONSUMER);
+  WS_CHECK(ws_loop_now(loop) - t0 < 3000);
+  close(fd);
+  ws_server_shutdown(srv, 1001, 100);
+  ws_loop_run(loop);
+  ws_loop_free(loop);
+}
+
+WS_TEST(freeing_the_loop_cuts_open_sockets_and_servers_without_leaks) {
+  harness h;
+  h_init(&h, 0);
+  rec r = {0};
+  ws_socket *ws = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(ws, &r);
+  h_run(&h, rec_opened, &r);
+  ws_send_text(ws, "pending", 7);
+  ws_open(h.loop, h.url, NULL, 0, NULL, NULL); /* still connecting */
+  ws_loop_free(h.loop);                        /* ASan/valgrind: nothing leaks, nothing fires */
+  WS_CHECK_EQ_STR(r.log, "open");
+}
+
+int main(void) { return ws_test_main(); }
