@@ -35,7 +35,7 @@ typedef struct fp_alloc {
   bool fail_all_after; /* fail every call from fail_at on (not only the one) */
 } fp_alloc;
 
-static void *fp_malloc(size_t n, void *ud) {
+static inline void *fp_malloc(size_t n, void *ud) {
   fp_alloc *a = ud;
   long i = a->calls++;
   if (a->fail_at >= 0 && (i == a->fail_at || (a->fail_all_after && i > a->fail_at))) {
@@ -47,7 +47,7 @@ static void *fp_malloc(size_t n, void *ud) {
     a->live++;
   return p;
 }
-static void *fp_realloc(void *p, size_t n, void *ud) {
+static inline void *fp_realloc(void *p, size_t n, void *ud) {
   fp_alloc *a = ud;
   long i = a->calls++;
   if (a->fail_at >= 0 && (i == a->fail_at || (a->fail_all_after && i > a->fail_at))) {
@@ -59,7 +59,7 @@ static void *fp_realloc(void *p, size_t n, void *ud) {
     a->live++;
   return q;
 }
-static void fp_free(void *p, void *ud) {
+static inline void fp_free(void *p, void *ud) {
   fp_alloc *a = ud;
   a->live--;
   free(p);
@@ -78,7 +78,7 @@ typedef struct fp_chunker {
   size_t script_len, script_pos;
 } fp_chunker;
 
-static uint64_t fp_rand(uint64_t *s) {
+static inline uint64_t fp_rand(uint64_t *s) {
   uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
   x ^= x >> 12;
   x ^= x << 25;
@@ -87,7 +87,7 @@ static uint64_t fp_rand(uint64_t *s) {
   return x * 0x2545f4914f6cdd1dull;
 }
 
-static size_t fp_chunk(fp_chunker *ch, size_t avail) {
+static inline size_t fp_chunk(fp_chunker *ch, size_t avail) {
   size_t n = avail;
   if (ch->mode == FP_ONE)
     n = 1;
@@ -168,7 +168,7 @@ typedef struct fp_pair {
   uint8_t key_ctr;
 } fp_pair;
 
-static void fp_wire_put(fp_wire *w, const void *d, size_t n) {
+static inline void fp_wire_put(fp_wire *w, const void *d, size_t n) {
   if (w->off == w->len)
     w->off = w->len = 0; /* everything was read: reuse the space */
   if (w->len + n > w->cap) {
@@ -184,13 +184,13 @@ static void fp_wire_put(fp_wire *w, const void *d, size_t n) {
   w->len += n;
 }
 
-static void fp_random(void *ud, uint8_t *out, size_t n) {
+static inline void fp_random(void *ud, uint8_t *out, size_t n) {
   fp_pair *p = ud;
   for (size_t i = 0; i < n; i++)
     out[i] = (uint8_t)(0x5a ^ p->key_ctr++ * 37u);
 }
 
-static uint32_t fp_fnv(uint32_t h, const void *d, size_t n) {
+static inline uint32_t fp_fnv(uint32_t h, const void *d, size_t n) {
   const uint8_t *b = d;
   for (size_t i = 0; i < n; i++) {
     h ^= b[i];
@@ -199,9 +199,9 @@ static uint32_t fp_fnv(uint32_t h, const void *d, size_t n) {
   return h;
 }
 
-static void fp_send(fp_side *s, ws_opcode op, const void *d, size_t n);
+static inline void fp_send(fp_side *s, ws_opcode op, const void *d, size_t n);
 
-static int fp_on_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *d, size_t n) {
+static inline int fp_on_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *d, size_t n) {
   (void)c;
   fp_side *s = ud;
   if (s->n_close)
@@ -221,26 +221,26 @@ static int fp_on_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *d, s
     fp_send(s, op, d, n);
   return 0;
 }
-static void fp_on_ping(ws_conn *c, void *ud, const uint8_t *d, size_t n) {
+static inline void fp_on_ping(ws_conn *c, void *ud, const uint8_t *d, size_t n) {
   (void)c, (void)d, (void)n;
   ((fp_side *)ud)->n_ping++;
 }
-static void fp_on_pong(ws_conn *c, void *ud, const uint8_t *d, size_t n) {
+static inline void fp_on_pong(ws_conn *c, void *ud, const uint8_t *d, size_t n) {
   (void)c, (void)d, (void)n;
   ((fp_side *)ud)->n_pong++;
 }
-static void fp_on_close_frame(ws_conn *c, void *ud, uint16_t code, const char *r, size_t n) {
+static inline void fp_on_close_frame(ws_conn *c, void *ud, uint16_t code, const char *r, size_t n) {
   (void)c, (void)code, (void)r, (void)n;
   ((fp_side *)ud)->n_close_frame++;
 }
-static void fp_on_error(ws_conn *c, void *ud, int err) {
+static inline void fp_on_error(ws_conn *c, void *ud, int err) {
   (void)c, (void)err;
   fp_side *s = ud;
   if (s->n_close)
     s->close_before_error = true;
   s->n_error++;
 }
-static void fp_on_close(ws_conn *c, void *ud, const ws_close_event *ev) {
+static inline void fp_on_close(ws_conn *c, void *ud, const ws_close_event *ev) {
   (void)c;
   fp_side *s = ud;
   s->n_close++;
@@ -249,12 +249,9 @@ static void fp_on_close(ws_conn *c, void *ud, const ws_close_event *ev) {
   s->diag_err = ws_close_event_diag(ev)->error;
 }
 
-static const ws_conn_callbacks FP_CB = {fp_on_message,     fp_on_ping,  fp_on_pong,
-                                        fp_on_close_frame, fp_on_error, fp_on_close};
-
 /* An API call failed for lack of memory: the application's answer is to fail the connection
  * (1011), which is what a loop does too. */
-static void fp_api_rc(fp_side *s, int rc) {
+static inline void fp_api_rc(fp_side *s, int rc) {
   if (rc == WS_ERR_NOMEM) {
     s->nomem_seen++;
     ws_conn_fail(s->c, WS_ERR_NOMEM, 0);
@@ -262,37 +259,37 @@ static void fp_api_rc(fp_side *s, int rc) {
     s->errors_seen++;
 }
 
-static void fp_send(fp_side *s, ws_opcode op, const void *d, size_t n) {
+static inline void fp_send(fp_side *s, ws_opcode op, const void *d, size_t n) {
   if (!s->c || s->gone)
     return;
   fp_api_rc(s, ws_conn_send(s->c, op, d, n));
 }
-static void fp_fragment(fp_side *s, ws_opcode op, const void *d, size_t n, bool fin) {
+static inline void fp_fragment(fp_side *s, ws_opcode op, const void *d, size_t n, bool fin) {
   if (!s->c || s->gone)
     return;
   fp_api_rc(s, ws_conn_send_fragment(s->c, op, d, n, fin));
 }
-static void fp_ping(fp_side *s, const char *d) {
+static inline void fp_ping(fp_side *s, const char *d) {
   if (s->c && !s->gone)
     fp_api_rc(s, ws_conn_ping(s->c, d, strlen(d)));
 }
-static void fp_pong(fp_side *s, const char *d) {
+static inline void fp_pong(fp_side *s, const char *d) {
   if (s->c && !s->gone)
     fp_api_rc(s, ws_conn_pong(s->c, d, strlen(d)));
 }
-static void fp_close(fp_side *s, uint16_t code, const char *reason) {
+static inline void fp_close(fp_side *s, uint16_t code, const char *reason) {
   if (s->c && !s->gone)
     fp_api_rc(s, ws_conn_close(s->c, code, reason, reason ? strlen(reason) : 0));
 }
 /* Bytes that `s` puts on the wire as if its socket sent them (hostile frames). */
-static void fp_raw(fp_side *s, const void *d, size_t n) {
+static inline void fp_raw(fp_side *s, const void *d, size_t n) {
   if (!s->gone && !s->wr_fin)
     fp_wire_put(&s->p->w[s->idx], d, n);
 }
 
 /* A frame built by hand (independently of src/proto/frame.c), masked when mask is not NULL. */
-static size_t fp_frame(uint8_t *out, bool fin, uint8_t op, const uint8_t *mask, const void *d,
-                       uint64_t n) {
+static inline size_t fp_frame(uint8_t *out, bool fin, uint8_t op, const uint8_t *mask,
+                              const void *d, uint64_t n) {
   size_t k = 0;
   out[k++] = (uint8_t)((fin ? 0x80 : 0) | op);
   uint8_t m = mask ? 0x80 : 0;
@@ -319,9 +316,9 @@ static size_t fp_frame(uint8_t *out, bool fin, uint8_t op, const uint8_t *mask, 
 
 /* ---- handshake ----------------------------------------------------------------------------- */
 
-static const char *const FP_PROTOS[] = {"chat", "superchat"};
-
-static void fp_open_conn(fp_side *s, const uint8_t *rest, size_t rest_len) {
+static inline void fp_open_conn(fp_side *s, const uint8_t *rest, size_t rest_len) {
+  static const ws_conn_callbacks FP_CB = {fp_on_message,     fp_on_ping,  fp_on_pong,
+                                          fp_on_close_frame, fp_on_error, fp_on_close};
   fp_pair *p = s->p;
   ws_conn_options o = p->copt[s->idx];
   o.alloc = &p->a;
@@ -345,7 +342,8 @@ static void fp_open_conn(fp_side *s, const uint8_t *rest, size_t rest_len) {
 
 /* Runs both opening handshakes through the chunked pipes. Returns true when both sides have a
  * connection. */
-static bool fp_handshake(fp_pair *p) {
+static inline bool fp_handshake(fp_pair *p) {
+  static const char *const FP_PROTOS[] = {"chat", "superchat"};
   ws_client_handshake *ch = ws_client_handshake_new(&p->a);
   ws_server_handshake_options so;
   ws_server_handshake_options_init(&so);
@@ -430,7 +428,7 @@ static bool fp_handshake(fp_pair *p) {
 
 /* ---- pump ---------------------------------------------------------------------------------- */
 
-static void fp_gone(fp_side *s, int err) {
+static inline void fp_gone(fp_side *s, int err) {
   s->gone = s->wr_fin = true;
   s->p->w[s->idx].fin = true;
   ws_conn_transport_closed(s->c, err, NULL);
@@ -438,7 +436,7 @@ static void fp_gone(fp_side *s, int err) {
 
 /* One turn for side s: write a chunk, act on the transport state, read a chunk. Returns true
  * when something happened. */
-static bool fp_turn(fp_side *s) {
+static inline bool fp_turn(fp_side *s) {
   fp_pair *p = s->p;
   if (!s->c || s->gone)
     return false;
@@ -502,7 +500,7 @@ static bool fp_turn(fp_side *s) {
 }
 
 /* Move bytes until nothing moves (no clock change). */
-static void fp_pump(fp_pair *p) {
+static inline void fp_pump(fp_pair *p) {
   for (long guard = 0; guard < 50000000; guard++) {
     bool a = fp_turn(&p->s[0]);
     bool b = fp_turn(&p->s[1]);
@@ -514,7 +512,7 @@ static void fp_pump(fp_pair *p) {
 }
 
 /* Advance the clock by ms (firing timers), pumping between. */
-static void fp_sleep(fp_pair *p, uint64_t ms) {
+static inline void fp_sleep(fp_pair *p, uint64_t ms) {
   uint64_t until = p->now + ms;
   for (int guard = 0; guard < 10000; guard++) {
     fp_pump(p);
@@ -541,7 +539,7 @@ static void fp_sleep(fp_pair *p, uint64_t ms) {
 
 /* Run until both transports are gone, advancing the clock to the next deadline when nothing
  * moves. A side still open with no timer running and nothing to do is a hang: `stuck`. */
-static void fp_settle(fp_pair *p) {
+static inline void fp_settle(fp_pair *p) {
   for (int guard = 0; guard < 1000; guard++) {
     fp_pump(p);
     bool open = false;
@@ -582,7 +580,7 @@ static void fp_settle(fp_pair *p) {
     }
 }
 
-static void fp_init(fp_pair *p, fp_chunk_mode mode, uint64_t seed, long fail_at) {
+static inline void fp_init(fp_pair *p, fp_chunk_mode mode, uint64_t seed, long fail_at) {
   memset(p, 0, sizeof *p);
   p->fa.fail_at = fail_at;
   p->a = (ws_allocator){fp_malloc, fp_realloc, fp_free, &p->fa};
@@ -597,7 +595,7 @@ static void fp_init(fp_pair *p, fp_chunk_mode mode, uint64_t seed, long fail_at)
   }
 }
 
-static void fp_free_pair(fp_pair *p) {
+static inline void fp_free_pair(fp_pair *p) {
   for (int i = 0; i < 2; i++) {
     if (p->s[i].c)
       ws_conn_free(p->s[i].c);
