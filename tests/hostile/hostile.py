@@ -37,6 +37,7 @@ import zlib
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 LEGIT_PATH = "/?legit"  # the echo, on a target of its own: the server's reports tell it apart
 STRICT = os.environ.get("WS_HOSTILE_STRICT") == "1"
+MEMORY_BOUNDS = True  # off for a sanitized server (ASan's quarantine and shadow inflate RSS)
 KNOWN = []
 FAILS = []
 FIGURES = {}
@@ -132,6 +133,24 @@ class Server:
         except OSError:
             pass
         return rss, hwm
+
+    def sample_peak(self):
+        """Start sampling VmRSS every 20 ms; returns a function that stops and gives the peak.
+        (VmHWM cannot be used: it keeps the peak of the earlier attacks.)"""
+        box = {"peak": self.rss_kb()[0], "run": True}
+
+        def run():
+            while box["run"]:
+                box["peak"] = max(box["peak"], self.rss_kb()[0])
+                time.sleep(0.02)
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+
+        def done():
+            box["run"] = False
+            t.join(1)
+            return box["peak"]
+        return done
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.p.poll() is None:
@@ -430,7 +449,7 @@ def attack_slowloris(srv, n):
         check(max(cut) <= HANDSHAKE_DEADLINE_S + 6,
               f"{name}: a connection was cut only after {max(cut):.2f} s")
     # bounded: the head limit (8 KiB) plus bookkeeping per connection, with a generous margin
-    check(peak - rss0 <= n * 24 + 64 * 1024, f"{name}: server grew {peak - rss0} KiB for {n}")
+    check(not MEMORY_BOUNDS or peak - rss0 <= n * 24 + 64 * 1024, f"{name}: server grew {peak - rss0} KiB for {n}")
     legit.finish(name, max_open=2.0, max_rtt=1.0)
 
 
@@ -441,12 +460,12 @@ def attack_never_reads(srv):
     mark = srv.mark()
     c = Client(srv.port, rcvbuf=4096)
     c.s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-    rss0 = srv.rss_kb()[1]
+    rss0 = srv.rss_kb()[0]
+    peak_of = srv.sample_peak()
     msg = frame(2, os.urandom(512 * 1024))
     sent = 0
     t0 = time.time()
     c.s.settimeout(0.5)
-    peak = rss0
     while time.time() - t0 < 12:
         try:
             c.s.sendall(msg)
@@ -455,13 +474,13 @@ def attack_never_reads(srv):
             pass  # the server stopped reading us (its queue for us is full): keep trying
         except OSError:
             break
-        peak = max(peak, srv.rss_kb()[1])  # VmHWM: the high-water mark, not a sample
         if sent > (64 << 20):
             break
+    peak = peak_of()
     figure(f"{name}.sent_mib", round(sent / (1 << 20), 1))
     figure(f"{name}.server_rss_growth_kb", peak - rss0)
     # 16 MiB queue cap (ws_conn_options.send_queue_limit) + 1 MiB message buffer + slack
-    check(peak - rss0 <= 40 * 1024, f"{name}: server grew {peak - rss0} KiB")
+    check(not MEMORY_BOUNDS or peak - rss0 <= 40 * 1024, f"{name}: server grew {peak - rss0} KiB")
     # now read: every echo the server accepted arrives, or the connection was closed with a code
     c.s.settimeout(2)
     echoed, code = 0, None
@@ -480,7 +499,9 @@ def attack_never_reads(srv):
     figure(f"{name}.close_code", code)
     reps = [d for d in srv.closes_since(mark) if d.get("target") == "/"]
     figure(f"{name}.closed_by_server", bool(reps))
-    known(code is not None or echoed == n_sent,
+    # acceptable: every echo delivered, or the connection closed with an overflow code
+    # (1008 policy / 1011 / 1013 try again later) instead of dropping messages
+    known(echoed == n_sent or code in (1008, 1011, 1013),
           f"{name}: the server dropped {n_sent - echoed} of {n_sent} echoes silently (send queue "
           "full) and kept the connection open: no close code tells the peer")
     c.rst()
@@ -537,7 +558,7 @@ def attack_ping_flood(srv):
     figure(f"{name}.pings_per_s", round(n / (time.time() - t0)))
     rss1, _ = srv.rss_kb()
     figure(f"{name}.server_rss_growth_kb", rss1 - rss0)
-    check(rss1 - rss0 <= 16 * 1024, f"{name}: server grew {rss1 - rss0} KiB")
+    check(not MEMORY_BOUNDS or rss1 - rss0 <= 16 * 1024, f"{name}: server grew {rss1 - rss0} KiB")
     c.close()
     th.join(5)
     c.shut()
@@ -549,7 +570,7 @@ def attack_tiny_fragments(srv):
     name = "tiny_fragments"
     legit = Legit(srv.port)
     mark = srv.mark()
-    c = Client(srv.port)
+    c = Client(srv.port, path="/?tiny")
     data = frame(2, b"x", fin=False) + b"".join(frame(0, b"x", fin=False) for _ in range(9999))
     try:
         c.send(data)
@@ -559,7 +580,7 @@ def attack_tiny_fragments(srv):
     figure(f"{name}.close_code", code)
     check(code == 1009, f"{name}: close code {code}, want 1009")
     c.shut()
-    expect_server_closes(srv, mark, name, {1006}, targets={"/"})
+    expect_server_closes(srv, mark, name, {1006}, targets={"/?tiny"})
     legit.finish(name)
 
 
@@ -645,7 +666,7 @@ def attack_half_open(srv):
     name = "half_open"
     legit = Legit(srv.port)
     mark = srv.mark()
-    c = Client(srv.port)
+    c = Client(srv.port, path="/?half")
     t0 = time.time()
     c.s.settimeout(IDLE_TIMEOUT_MS / 1000 + 5)
     try:
@@ -660,7 +681,7 @@ def attack_half_open(srv):
     figure(f"{name}.cut_after_close_ms", None if t is None else round(t * 1000))
     check(t is not None, f"{name}: not cut after the unanswered close")
     c.shut()
-    expect_server_closes(srv, mark, name, {1006}, targets={"/"})
+    expect_server_closes(srv, mark, name, {1006}, targets={"/?half"})
     legit.finish(name)
 
 
@@ -677,18 +698,18 @@ def attack_rst_every_state(srv):
     c.rst()
     states += 1
     # 2. open, idle
-    c = Client(srv.port)
+    c = Client(srv.port, path="/?rst")
     c.rst()
     states += 1
     # 3. mid frame header, 4. mid payload, 5. mid fragmented message
     for data in (b"\x82", frame(2, b"x" * 1000)[:300], frame(1, b"abc", fin=False)):
-        c = Client(srv.port)
+        c = Client(srv.port, path="/?rst")
         c.send(data)
         time.sleep(0.05)
         c.rst()
         states += 1
     # 6. after our close frame (server CLOSING), 7. after the server's close (server waits for us)
-    c = Client(srv.port)
+    c = Client(srv.port, path="/?rst-after-close")
     c.close(1000)
     c.rst()
     states += 1
@@ -697,14 +718,18 @@ def attack_rst_every_state(srv):
     c.rst()
     states += 1
     # 8. while the server is sending a large echo to us
-    c = Client(srv.port)
+    c = Client(srv.port, path="/?rst")
     c.send(frame(2, os.urandom(900 * 1024)))
     time.sleep(0.05)
     c.rst()
     states += 1
     figure(f"{name}.states", states)
     time.sleep(0.5)
-    reps = expect_server_closes(srv, mark, name, {1006, 1000}, count=states - 1)
+    # state 1 never opened; in states 6 and 7 the closing handshake may complete before the
+    # reset arrives (then 1000, wasClean true, is right)
+    expect_server_closes(srv, mark, name, {1006}, count=5, targets={"/?rst"})
+    expect_server_closes(srv, mark, name + ".after_close", {1000, 1006},
+                         targets={"/?rst-after-close", "/close?code=1000"})
     legit.finish(name)
 
 
@@ -714,7 +739,7 @@ def attack_simultaneous_closes(srv, n):
     mark = srv.mark()
     cs = []
     for i in range(n):
-        cs.append(Client(srv.port))
+        cs.append(Client(srv.port, path="/?simul"))
     legit = Legit(srv.port)
     t0 = time.time()
     for c in cs:
@@ -732,9 +757,10 @@ def attack_simultaneous_closes(srv, n):
     figure(f"{name}.all_closed_s", round(time.time() - t0, 2))
     check(ok == n, f"{name}: {n - ok} of {n} did not get 1000 + FIN")
     time.sleep(0.5)
-    reps = [d for d in srv.closes_since(mark) if d.get("code") == "1000"]
+    reps = [d for d in srv.closes_since(mark) if d.get("target") == "/?simul"]
     check(len(reps) >= n, f"{name}: server reported {len(reps)} clean 1000 closes of {n}")
-    check(all(d.get("wasClean") == "true" for d in reps), f"{name}: a close was not clean")
+    check(all(d.get("wasClean") == "true" and d.get("code") == "1000" for d in reps),
+          f"{name}: a close was not a clean 1000")
     legit.finish(name, max_open=3.0, max_rtt=2.0)
 
 
@@ -887,6 +913,8 @@ def main():
         print(__doc__)
         return 2
     exe = args[0]
+    global MEMORY_BOUNDS
+    MEMORY_BOUNDS = "asan" not in os.path.basename(exe) and "--no-memory-bounds" not in args
     scale = int(os.environ.get("WS_HOSTILE_SCALE", "2000"))
     soak_s = float(os.environ.get("WS_SOAK_SECONDS", "5"))
     only = set(os.environ["WS_HOSTILE_ONLY"].split(",")) if os.environ.get("WS_HOSTILE_ONLY") else None
