@@ -25,6 +25,14 @@
 #include "wsclean/event.h"
 #include "wsclean/handshake.h"
 
+/* permessage-deflate, once its header exists (the deflate scenarios are skipped before). */
+#if defined(__has_include)
+#if __has_include("wsclean/deflate.h")
+#include "wsclean/deflate.h"
+#define FP_HAVE_DEFLATE 1
+#endif
+#endif
+
 /* ---- the allocator that fails the Nth call ------------------------------------------------- */
 
 typedef struct fp_alloc {
@@ -163,7 +171,12 @@ typedef struct fp_pair {
   bool hs_failed;
   int hs_client_rc, hs_server_rc, hs_server_status;
   ws_conn_options copt[2];
-  bool stuck; /* nothing moved and no timer was running while a side was still open */
+  bool stuck;   /* nothing moved and no timer was running while a side was still open */
+  bool deflate; /* negotiate permessage-deflate (both sides offer/accept it) */
+#ifdef FP_HAVE_DEFLATE
+  ws_deflate_options dopt[2];
+  ws_deflate_params dpar[2];
+#endif
   long steps;
   uint8_t key_ctr;
 } fp_pair;
@@ -349,6 +362,15 @@ static inline bool fp_handshake(fp_pair *p) {
   ws_server_handshake_options_init(&so);
   so.protocols = FP_PROTOS;
   so.num_protocols = 2;
+#ifdef FP_HAVE_DEFLATE
+  ws_extension cext, sext;
+  if (p->deflate) {
+    ws_deflate_extension(&cext, &p->dopt[0]);
+    ws_deflate_extension(&sext, &p->dopt[1]);
+    so.extensions = &sext;
+    so.num_extensions = 1;
+  }
+#endif
   ws_server_handshake *sh = ws_server_handshake_new(&so, &p->a);
   int crc = WS_ERR_NOMEM, src = WS_ERR_NOMEM;
   if (ch) {
@@ -360,6 +382,12 @@ static inline bool fp_handshake(fp_pair *p) {
     co.origin = "http://127.0.0.1";
     co.protocols = FP_PROTOS + 1;
     co.num_protocols = 1;
+#ifdef FP_HAVE_DEFLATE
+    if (p->deflate) {
+      co.extensions = &cext;
+      co.num_extensions = 1;
+    }
+#endif
     crc = ws_client_handshake_start(ch, &co);
     if (crc == WS_OK) {
       size_t n;
@@ -387,6 +415,14 @@ static inline bool fp_handshake(fp_pair *p) {
       fp_wire_put(&p->w[1], resp, n);
   }
   p->hs_server_rc = src;
+#ifdef FP_HAVE_DEFLATE
+  if (src == WS_OK && p->deflate) {
+    (void)ws_deflate_params_from_handshake(&p->dpar[1], WS_ROLE_SERVER, &p->dopt[1],
+                                           ws_server_handshake_extensions(sh));
+    p->copt[1].deflate = &p->dpar[1];
+    p->copt[1].rsv_allowed = ws_server_handshake_rsv(sh);
+  }
+#endif
   if (src == WS_OK)
     fp_open_conn(&p->s[1], w->buf + w->off, w->len - w->off);
   if (src == WS_OK)
@@ -408,6 +444,14 @@ static inline bool fp_handshake(fp_pair *p) {
   } else if (crc == WS_OK)
     crc = WS_ERR_HS_STATUS; /* the server refused (500 for its lack of memory) */
   p->hs_client_rc = crc;
+#ifdef FP_HAVE_DEFLATE
+  if (crc == WS_OK && p->deflate) {
+    (void)ws_deflate_params_from_handshake(&p->dpar[0], WS_ROLE_CLIENT, &p->dopt[0],
+                                           ws_client_handshake_extensions(ch));
+    p->copt[0].deflate = &p->dpar[0];
+    p->copt[0].rsv_allowed = ws_client_handshake_rsv(ch);
+  }
+#endif
   if (crc == WS_OK)
     fp_open_conn(&p->s[0], w->buf + w->off, w->len - w->off);
   if (crc == WS_OK)
@@ -592,6 +636,11 @@ static inline void fp_init(fp_pair *p, fp_chunk_mode mode, uint64_t seed, long f
     p->s[i].idx = i;
     p->s[i].hash = 2166136261u;
     ws_conn_options_init(&p->copt[i], i == 0 ? WS_ROLE_CLIENT : WS_ROLE_SERVER);
+#ifdef FP_HAVE_DEFLATE
+    ws_deflate_options_init(&p->dopt[i], i == 0 ? WS_ROLE_CLIENT : WS_ROLE_SERVER);
+    p->dopt[i].enabled = true;
+    p->dopt[i].threshold = 0; /* compress everything, even "" */
+#endif
   }
 }
 

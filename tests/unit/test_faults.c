@@ -15,7 +15,9 @@
  * Every scenario is also replayed with 1-byte chunks and with seeded random chunk sizes, both for
  * feeding input and for consuming output; with no fault those runs must end exactly as the
  * whole-buffer run (same codes, same wasClean, same messages byte for byte by checksum).
- * A failing run prints scenario, chunk mode, seed and the failed allocation index. */
+ * A failing run prints scenario, chunk mode, seed and the failed allocation index.
+ * The deflate_* scenarios (permessage-deflate, zlib's allocations included) are compiled in once
+ * wsclean/deflate.h exists. */
 #include <stdio.h>
 
 #include "faults_pair.h"
@@ -296,6 +298,50 @@ static void sc_many_messages(fp_pair *p) {
   fp_settle(p);
 }
 
+#ifdef FP_HAVE_DEFLATE
+/* permessage-deflate (RFC 7692) negotiated by both sides, every message compressed */
+static uint8_t PATTERN[100000];
+static void setup_deflate(fp_pair *p) {
+  p->deflate = true;
+  for (size_t i = 0; i < sizeof PATTERN; i++)
+    PATTERN[i] = (uint8_t)((uint8_t) "wsclean "[i % 8] + (i / 4096) % 3);
+}
+static void setup_deflate_no_takeover(fp_pair *p) {
+  setup_deflate(p);
+  p->dopt[0].no_context_takeover = p->dopt[1].no_context_takeover = true;
+  p->dopt[0].peer_no_context_takeover = p->dopt[1].peer_no_context_takeover = true;
+}
+static void setup_deflate_small_max(fp_pair *p) {
+  setup_deflate(p);
+  p->copt[1].max_message_size = 1000;
+}
+static void sc_deflate_echo(fp_pair *p) {
+  S(p)->echo = true;
+  fp_send(C(p), WS_OP_TEXT, TEXT, sizeof TEXT - 1);
+  fp_send(C(p), WS_OP_TEXT, "", 0);
+  fp_send(C(p), WS_OP_BINARY, PATTERN, 70000);
+  fp_send(C(p), WS_OP_BINARY, BIG, 3000); /* incompressible */
+  fp_send(C(p), WS_OP_BINARY, PATTERN, 70000);
+  fp_pump(p);
+  fp_close(C(p), 1000, NULL);
+  fp_settle(p);
+}
+static void sc_deflate_fragmented(fp_pair *p) {
+  C(p)->echo = true;
+  for (int i = 0; i < 10; i++)
+    fp_fragment(S(p), i ? WS_OP_CONTINUATION : WS_OP_TEXT, PATTERN + i * 500, 500, i == 9);
+  fp_pump(p);
+  fp_close(S(p), 1001, NULL);
+  fp_settle(p);
+}
+static void sc_deflate_bomb(fp_pair *p) {
+  /* 100,000 bytes that compress to a few hundred: the server's 1000-byte limit applies to the
+   * inflated size (1009), not to the bytes on the wire */
+  fp_send(C(p), WS_OP_BINARY, PATTERN, sizeof PATTERN);
+  fp_settle(p);
+}
+#endif
+
 static const scenario SCENARIOS[] = {
     {"handshake_then_close", NULL, sc_handshake_close, {1000, 1000}, {true, true}},
     {"echo_text", NULL, sc_echo_text, {1000, 1000}, {true, true}},
@@ -331,6 +377,16 @@ static const scenario SCENARIOS[] = {
     {"keepalive_dead_peer", setup_keepalive, sc_keepalive_dead, {1006, 1006}, {false, false}},
     {"send_queue_cap", setup_small_queue, sc_send_queue_cap, {1013, 1006}, {true, false}},
     {"many_messages_checksummed", NULL, sc_many_messages, {1000, 1000}, {true, true}},
+#ifdef FP_HAVE_DEFLATE
+    {"deflate_echo", setup_deflate, sc_deflate_echo, {1000, 1000}, {true, true}},
+    {"deflate_no_context_takeover",
+     setup_deflate_no_takeover,
+     sc_deflate_echo,
+     {1000, 1000},
+     {true, true}},
+    {"deflate_fragmented", setup_deflate, sc_deflate_fragmented, {1001, 1001}, {true, true}},
+    {"deflate_bomb_1009", setup_deflate_small_max, sc_deflate_bomb, {1009, 1006}, {true, false}},
+#endif
 };
 #define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
 
@@ -343,6 +399,7 @@ typedef struct run_result {
   bool ok_contract; /* per-connection contract held (see check_contract) */
   char why[160];
   bool stuck;
+  bool deflate_missing; /* a deflate scenario whose handshake did not negotiate it */
 } run_result;
 
 static bool check_contract(fp_pair *p, char *why, size_t cap) {
@@ -388,6 +445,9 @@ static run_result run_one(const scenario *sc, fp_chunk_mode mode, uint64_t seed,
     r.o.bytes[i] = p->s[i].bytes;
   }
   r.stuck = p->stuck;
+#ifdef FP_HAVE_DEFLATE
+  r.deflate_missing = p->deflate && !p->hs_failed && !(p->dpar[0].enabled && p->dpar[1].enabled);
+#endif
   r.ok_contract = check_contract(p, r.why, sizeof r.why);
   if (p->hs_failed && p->hs_server_rc != WS_OK && p->hs_server_rc != WS_ERR_NOMEM &&
       p->hs_server_status != 500 && p->hs_server_status != 0) {
@@ -439,6 +499,7 @@ static void run_scenario(const scenario *sc, fp_chunk_mode mode, uint64_t seed,
                (unsigned long long)seed, base.why);
   WS_CHECK_MSG(base.live == 0, "%s/%s: %ld blocks leaked", sc->name, MODE_NAME[mode], base.live);
   WS_CHECK_MSG(!base.o.hs_failed, "%s/%s: handshake failed", sc->name, MODE_NAME[mode]);
+  WS_CHECK_MSG(!base.deflate_missing, "%s: permessage-deflate was not negotiated", sc->name);
   for (int i = 0; i < 2; i++) {
     WS_CHECK_MSG(base.o.code[i] == sc->expect[i], "%s/%s seed %llu: %s code %u, expected %u",
                  sc->name, MODE_NAME[mode], (unsigned long long)seed, i ? "server" : "client",
