@@ -101,6 +101,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     p->copt[1].send_queue_limit = 500;
   if (flags & 32)
     p->copt[0].close_timeout_ms = 100;
+#ifdef FP_HAVE_DEFLATE
+  if (flags & 64) /* permessage-deflate on both sides (once wsclean/deflate.h exists) */
+    p->deflate = true;
+#endif
   bool raw_used = false;
   if (fp_handshake(p)) {
     bool frag_open[2] = {false, false};
