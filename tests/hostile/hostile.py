@@ -960,7 +960,7 @@ def main():
         ("invalid_utf8", attack_invalid_utf8),
         ("half_open", attack_half_open),
         ("rst", attack_rst_every_state),
-        ("simultaneous_closes", lambda s: attack_simultaneous_closes(s, min(scale, 1000))),
+        ("simultaneous_closes", lambda s: attack_simultaneous_closes(s, min(scale, 5000))),
         ("lost.client_close", nothing_lost_client_close),
         ("soak", lambda s: soak(s, soak_s)),
     ]
