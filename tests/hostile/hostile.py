@@ -350,7 +350,7 @@ class Legit:
                 self.errors.append(repr(e))
                 time.sleep(0.1)
 
-    def finish(self, name, max_open=1.0, max_rtt=0.5):
+    def finish(self, name, max_open=2.0, max_rtt=1.0):
         t0 = time.time()
         while len(self.rtts) < 3 and not self.errors and time.time() - t0 < 5:
             time.sleep(0.05)  # a short attack still gets a few legitimate round trips
