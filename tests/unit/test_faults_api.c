@@ -26,7 +26,7 @@
 
 /* A throwaway self-signed P-256 certificate for the TLS scenario, written to two temp files.
  * Returns false when OpenSSL cannot make one (the TLS scenario is then skipped, loudly). */
-static char CERT_FILE[64], KEY_FILE[64];
+static char CERT_FILE[256], KEY_FILE[256];
 static bool make_cert(void) {
   if (CERT_FILE[0])
     return true;
@@ -44,8 +44,9 @@ static bool make_cert(void) {
                                0);
     X509_set_issuer_name(x, n);
     if (X509_sign(x, k, EVP_sha256()) > 0) {
-      snprintf(CERT_FILE, sizeof CERT_FILE, "/tmp/wsclean-faults-cert-XXXXXX");
-      snprintf(KEY_FILE, sizeof KEY_FILE, "/tmp/wsclean-faults-key-XXXXXX");
+      const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+      snprintf(CERT_FILE, sizeof CERT_FILE, "%s/wsclean-faults-cert-XXXXXX", dir);
+      snprintf(KEY_FILE, sizeof KEY_FILE, "%s/wsclean-faults-key-XXXXXX", dir);
       int fc = mkstemp(CERT_FILE), fk = mkstemp(KEY_FILE);
       FILE *c = fc >= 0 ? fdopen(fc, "w") : NULL, *kf = fk >= 0 ? fdopen(fk, "w") : NULL;
       ok =
