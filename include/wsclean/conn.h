@@ -101,7 +101,7 @@ typedef struct ws_conn_options {
                                  from the frame header before the excess is buffered */
   uint64_t max_frame_size;    /* default 0 = max_message_size (raising one raises both); over
                                  it -> 1009 */
-  uint32_t max_fragments;     /* frames per message, default 4096; over it -> 1009 */
+  uint32_t max_fragments;     /* frames per message, default 1048576; over it -> 1009 */
   uint32_t close_timeout_ms;  /* default 5000: a peer that does not finish the closing
                                  handshake (or, for a client, close TCP) is cut off */
   uint32_t idle_timeout_ms;   /* default 0 (off): nothing received for this long -> the closing
@@ -115,6 +115,11 @@ typedef struct ws_conn_options {
   bool text_only;             /* a binary message -> 1003 */
   bool binary_only;           /* a text message -> 1003 */
   uint8_t rsv_allowed;        /* RSV bits an extension negotiated (0x4 = RSV1), default 0 */
+  /* permessage-deflate as negotiated (wsclean/deflate.h: ws_deflate_params_from_handshake),
+   * copied by ws_conn_new. NULL (default) or not enabled: no compression. When enabled RSV1 is
+   * allowed, compressed messages are inflated with max_message_size as the cap on inflated
+   * bytes (1009), and sends of at least its threshold are compressed. */
+  const struct ws_deflate_params *deflate;
 } ws_conn_options;
 
 WS_API void ws_conn_options_init(ws_conn_options *o, ws_role role);

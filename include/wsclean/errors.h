@@ -116,7 +116,11 @@ WS_BEGIN_DECLS
   X(HANDSHAKE_REFUSED, -204, "the opening handshake was refused or invalid")                     \
   X(ABORTED, -205, "close() was called while connecting: the connection was failed")              \
   X(HANDLER_FAILED, -206, "the application's connection handler failed (closed with 1011)")      \
-  /* permessage-deflate (-250..-299) */
+  /* permessage-deflate (-250..-299): src/proto/deflate */                                        \
+  X(PMD_PARAMS, -250, "permessage-deflate parameters are invalid or not an answer to the offer "    \
+                      "(RFC 7692 7.1)")                                                            \
+  X(PMD_DATA, -251, "compressed message is not valid DEFLATE data (RFC 7692 7.2.2)")               \
+  X(PMD_RSV1, -252, "RSV1 set on a control or continuation frame (RFC 7692 6.1)")
 
 typedef enum ws_err {
   WS_OK = 0,

@@ -23,6 +23,7 @@
 #include "wsclean/close_codes.h"
 #include "wsclean/common.h"
 #include "wsclean/conn.h"
+#include "wsclean/deflate.h"
 #include "wsclean/errors.h"
 #include "wsclean/event.h"
 #include "wsclean/handshake.h"
@@ -102,6 +103,9 @@ typedef struct ws_open_options {
                                     close 1006 (diag.error WS_ERR_HANDSHAKE_TIMEOUT) */
   ws_conn_options conn;          /* limits and timeouts of the connection (conn.h):
                                     max_message_size 1 MiB, close_timeout_ms 5000, ... */
+  ws_deflate_options deflate;    /* permessage-deflate (deflate.h): offered by default, as
+                                    browsers do; inflated messages are capped by
+                                    conn.max_message_size (1009). docs/deflate.md */
 } ws_open_options;
 
 WS_API void ws_open_options_init(ws_open_options *o);
@@ -210,6 +214,9 @@ typedef struct ws_server_options {
   ws_http_cb on_http; /* plain HTTP requests; NULL (default): 426 Upgrade Required */
   void *http_ud;
   ws_conn_options conn; /* per-connection limits (conn.h), server role */
+  ws_deflate_options deflate; /* permessage-deflate (deflate.h): off by default (about 190 KiB
+                                 per connection once used); .enabled = true accepts browsers'
+                                 offers. docs/deflate.md */
 } ws_server_options;
 
 WS_API void ws_server_options_init(ws_server_options *o);

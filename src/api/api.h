@@ -44,6 +44,7 @@ struct ws_socket {
   char *url;
   char *protocol;
   char *extensions;
+  struct ws__pmd_ctx *pmd; /* permessage-deflate offer (client side), NULL when not offered */
   void *user_data;
   char detail[WS__DETAIL_MAX];
   /* server side */
@@ -72,5 +73,14 @@ SSL_CTX *ws__server_tls(const ws_server *srv);
 /* The slow-consumer limits; false when the check is off. */
 bool ws__server_slow_limits(const ws_server *srv, size_t *bytes, uint32_t *ms);
 void ws__socket_set_negotiated(ws_socket *ws, const char *protocol, const ws_ext_list *ext);
+
+/* permessage-deflate (docs/deflate.md): a client's options and the extension its handshake calls
+ * back, alive as long as the socket since the handshake keeps pointers to both. */
+typedef struct ws__pmd_ctx {
+  ws_deflate_options o;
+  ws_extension e;
+} ws__pmd_ctx;
+/* The server's deflate options, NULL when it does not accept permessage-deflate. */
+const ws_deflate_options *ws__server_deflate(const ws_server *srv);
 
 #endif

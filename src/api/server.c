@@ -45,6 +45,7 @@ struct ws_server {
   bool shutting;
   bool freeing;
   uint16_t shutdown_code;
+  ws_extension pmd_ext; /* permessage-deflate, when opts.deflate.enabled */
 };
 
 void ws_server_options_init(ws_server_options *o) {
@@ -53,6 +54,11 @@ void ws_server_options_init(ws_server_options *o) {
   o->max_connections = 10000;
   o->handshake_timeout_ms = 10000;
   ws_conn_options_init(&o->conn, WS_ROLE_SERVER);
+  ws_deflate_options_init(&o->deflate, WS_ROLE_SERVER);
+}
+
+const ws_deflate_options *ws__server_deflate(const ws_server *srv) {
+  return srv->opts.deflate.enabled ? &srv->opts.deflate : NULL;
 }
 
 static const ws__route *find_route(const ws_server *srv, const char *path, size_t len) {
@@ -202,7 +208,8 @@ ws_server *ws_server_new(ws_loop *loop, const ws_server_options *opts, int *err)
     ws_server_options_init(&defaults);
     opts = &defaults;
   }
-  if (!loop || (!opts->tls_cert_file != !opts->tls_key_file)) {
+  if (!loop || (!opts->tls_cert_file != !opts->tls_key_file) ||
+      (opts->deflate.enabled && ws_deflate_options_check(&opts->deflate) != WS_OK)) {
     *err = WS_ERR_INVAL;
     return NULL;
   }
@@ -244,6 +251,12 @@ ws_server *ws_server_new(ws_loop *loop, const ws_server_options *opts, int *err)
   srv->hso.accept = hs_accept;
   srv->hso.select_protocol = hs_select;
   srv->hso.ud = srv;
+  /* permessage-deflate: offers are accepted only when enabled (docs/deflate.md). */
+  if (srv->opts.deflate.enabled) {
+    ws_deflate_extension(&srv->pmd_ext, &srv->opts.deflate);
+    srv->hso.extensions = &srv->pmd_ext;
+    srv->hso.num_extensions = 1;
+  }
   ws__handle_link(loop, &srv->handle, server_cut);
   ws__loop_ref(loop);
   *err = WS_OK;

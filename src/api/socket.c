@@ -82,6 +82,7 @@ static void free_now(ws__deferred *d) {
   ws__free(ws->alloc, ws->url);
   ws__free(ws->alloc, ws->protocol);
   ws__free(ws->alloc, ws->extensions);
+  ws__free(ws->alloc, ws->pmd);
   ws_loop *loop = ws->loop;
   ws__free(ws->alloc, ws);
   ws__loop_unref(loop);
@@ -371,11 +372,17 @@ static char *dup_str(const ws_allocator *a, const char *s, size_t n) {
 }
 
 /* Both ends: the handshake succeeded; run the connection. rest = the first frames. */
-static int start_conn(ws_socket *ws, uint8_t rsv) {
+static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
   ws_conn_options o = ws->copts;
   o.role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
   o.alloc = ws->alloc;
   o.rsv_allowed = rsv;
+  /* permessage-deflate: what the handshake agreed goes to the conn (docs/deflate.md). */
+  ws_deflate_params dp;
+  const ws_deflate_options *dopt = ws->is_server ? (ws->srv ? ws__server_deflate(ws->srv) : NULL)
+                                                 : (ws->pmd ? &ws->pmd->o : NULL);
+  if (dopt && ws_deflate_params_from_handshake(&dp, o.role, dopt, ext) == 1)
+    o.deflate = &dp;
   if (!o.random) {
     o.random = ws__random_bytes;
     o.random_ud = NULL;
@@ -411,7 +418,8 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   }
   ws__socket_set_negotiated(ws, ws_client_handshake_protocol(ws->chs),
                             ws_client_handshake_extensions(ws->chs));
-  if (start_conn(ws, ws_client_handshake_rsv(ws->chs)) != WS_OK) {
+  if (start_conn(ws, ws_client_handshake_rsv(ws->chs), ws_client_handshake_extensions(ws->chs)) !=
+      WS_OK) {
     fail_before_open(ws, WS_ERR_NOMEM, "connection");
     return;
   }
@@ -433,7 +441,8 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     const uint8_t *resp = ws_server_handshake_response(ws->shs, &rl);
     ws__socket_set_negotiated(ws, ws_server_handshake_protocol(ws->shs),
                               ws_server_handshake_extensions(ws->shs));
-    if (start_conn(ws, ws_server_handshake_rsv(ws->shs)) != WS_OK) {
+    if (start_conn(ws, ws_server_handshake_rsv(ws->shs), ws_server_handshake_extensions(ws->shs)) !=
+        WS_OK) {
       ws__socket_finish(ws);
       return;
     }
@@ -518,6 +527,7 @@ void ws_open_options_init(ws_open_options *o) {
   o->size = sizeof *o;
   o->handshake_timeout_ms = 30000;
   ws_conn_options_init(&o->conn, WS_ROLE_CLIENT);
+  ws_deflate_options_init(&o->deflate, WS_ROLE_CLIENT);
 }
 
 ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
@@ -549,9 +559,26 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   ho.num_protocols = num_protocols;
   ho.headers = opts->headers;
   ho.num_headers = opts->num_headers;
+  /* permessage-deflate: offered when enabled (the default for clients, docs/deflate.md). */
+  ws__pmd_ctx *pmd = NULL;
+  if (opts->deflate.enabled) {
+    int drc = ws_deflate_options_check(&opts->deflate);
+    if (drc == WS_OK && !(pmd = ws__malloc(alloc, sizeof *pmd)))
+      drc = WS_ERR_NOMEM;
+    if (drc != WS_OK) {
+      ws_client_handshake_free(hs);
+      *err = drc;
+      return NULL;
+    }
+    pmd->o = opts->deflate;
+    ws_deflate_extension(&pmd->e, &pmd->o);
+    ho.extensions = &pmd->e;
+    ho.num_extensions = 1;
+  }
   int rc = ws_client_handshake_start(hs, &ho);
   if (rc != WS_OK) {
     ws_client_handshake_free(hs);
+    ws__free(alloc, pmd);
     *err = rc;
     return NULL;
   }
@@ -562,6 +589,7 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
     tls = ws__tls_client_ctx(opts->ca_file, opts->insecure, detail, sizeof detail);
     if (!tls) {
       ws_client_handshake_free(hs);
+      ws__free(alloc, pmd);
       *err = WS_ERR_TLS_CONFIG;
       return NULL;
     }
@@ -578,11 +606,13 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
       free_now(&ws->freer);
     }
     ws_client_handshake_free(hs);
+    ws__free(alloc, pmd);
     ws__tls_ctx_free(tls);
     *err = WS_ERR_NOMEM;
     return NULL;
   }
   ws->chs = hs;
+  ws->pmd = pmd;
   ws->copts = opts->conn;
   ws->copts.role = WS_ROLE_CLIENT;
   ws->protocol = dup_str(alloc, "", 0);

@@ -9,9 +9,13 @@
 #include "proto/conn_internal.h"
 #include "proto/conn_out.h"
 #include "proto/mask.h"
+#include "wsclean/deflate.h"
 
 #define DEFAULT_MAX_MESSAGE (1u << 20) /* 1 MiB, as Python websockets */
-#define DEFAULT_MAX_FRAGMENTS 4096
+/* Fragments cost what frames cost (each is parsed and counted, none is stored), and the message
+ * size already bounds memory; the cap only stops a message that never ends in zero-length
+ * fragments. 1 Mi leaves room for Autobahn 9.3.1/9.4.1 (4 MiB in 64-byte fragments: 65536). */
+#define DEFAULT_MAX_FRAGMENTS (1u << 20)
 #define DEFAULT_CLOSE_TIMEOUT 5000
 #define DEFAULT_PING_TIMEOUT 20000
 #define DEFAULT_SEND_QUEUE_LIMIT (16u << 20)
@@ -85,6 +89,25 @@ ws_conn *ws_conn_new(const ws_conn_options *opts, const ws_conn_callbacks *cb, v
   ws__utf8_reset(&c->utf8);
   ws__utf8_reset(&c->rutf8);
   ws__utf8_reset(&c->oututf8);
+  /* permessage-deflate: the zlib state itself is allocated on first use (src/proto/deflate.c). */
+  const ws_deflate_params *dp = opts->deflate;
+  if (dp && dp->enabled) {
+    ws__pmd_config pc;
+    ws__pmd_params pp = {dp->tx_window_bits, dp->rx_window_bits, dp->tx_no_context_takeover,
+                         dp->rx_no_context_takeover};
+    ws__pmd_config_init(&pc);
+    pc.level = dp->level;
+    pc.mem_level = dp->mem_level;
+    pc.threshold = dp->threshold;
+    if (ws__pmd_config_check(&pc) || pp.tx_window_bits < 8 || pp.tx_window_bits > 15 ||
+        pp.rx_window_bits < 8 || pp.rx_window_bits > 15 ||
+        !(c->pmd = ws__malloc(c->alloc, sizeof *c->pmd))) {
+      ws__free(c->alloc, c);
+      return NULL;
+    }
+    ws__pmd_init(c->pmd, c->alloc, &pc, &pp);
+    c->rsv_allowed |= WS__RSV1; /* RFC 7692 6 */
+  }
   return c;
 }
 
@@ -93,6 +116,10 @@ void ws_conn_free(ws_conn *c) {
     return;
   ws__out_clear(c);
   ws__buf_free(&c->msg);
+  if (c->pmd) {
+    ws__pmd_free(c->pmd);
+    ws__free(c->alloc, c->pmd);
+  }
   ws__free(c->alloc, c);
 }
 
@@ -116,7 +143,10 @@ static uint16_t code_for_err(int err) {
   switch (err) {
   case WS_ERR_PROTO_INVALID_UTF8:
   case WS_ERR_PROTO_INVALID_UTF8_REASON:
+  case WS_ERR_PMD_DATA: /* as Node ws: a corrupt compressed payload is bad payload data */
     return WS_CLOSE_INVALID_PAYLOAD;
+  case WS_ERR_PMD_RSV1:
+    return WS_CLOSE_PROTOCOL_ERROR;
   case WS_ERR_PROTO_MESSAGE_TOO_BIG:
   case WS_ERR_PROTO_FRAME_TOO_BIG:
   case WS_ERR_PROTO_TOO_MANY_FRAGMENTS:
@@ -148,8 +178,9 @@ void ws_conn_fail(ws_conn *c, int err, uint16_t code) {
   if (code == 0 || !ws_close_code_on_wire(code))
     code = code_for_err(err);
   /* RFC 6455 7.1.7: send a close frame (unless one was sent), then close without waiting for
-   * the peer's. Frames not yet started are dropped: the peer broke the protocol or we did. */
-  ws__out_drop_unstarted(c);
+   * the peer's. What the application queued before the failure is still sent, in order, ahead
+   * of the close frame: a message echoed just before the peer's bad frame is not lost. The close
+   * timeout bounds how long a peer that does not read can hold that output. */
   if (!c->close_sent && !c->eof) {
     const char *reason = ws_strerror(err);
     size_t rl = strlen(reason);
@@ -398,6 +429,9 @@ static int frame_start(ws_conn *c) {
   if (rc)
     return rc;
   uint8_t op = h->opcode;
+  /* RFC 7692 6.1: RSV1 marks the first frame of a compressed message, nothing else. */
+  if ((h->rsv & WS__RSV1) && c->pmd && (ws__opcode_is_control(op) || op == WS_OP_CONTINUATION))
+    return WS_ERR_PMD_RSV1;
   if (ws__opcode_is_control(op)) {
     /* RFC 6455 5.5.1: a close body is empty or starts with a 2-byte code. */
     if (op == WS_OP_CLOSE && h->len == 1)
@@ -417,9 +451,11 @@ static int frame_start(ws_conn *c) {
       c->msg_op = op;
       c->frags = 0;
       ws__utf8_reset(&c->utf8);
+      c->rx_pmd = (h->rsv & WS__RSV1) != 0;
     }
-    /* Limits from the header alone, before the excess is buffered: 1009. */
-    if (h->len > c->max_message - c->msg.len)
+    /* Limits from the header alone, before the excess is buffered: 1009. A compressed message
+     * is not buffered as received: its cap applies to the inflated bytes (payload_chunk). */
+    if (!c->rx_pmd && h->len > c->max_message - c->msg.len)
       return WS_ERR_PROTO_MESSAGE_TOO_BIG;
     if (h->len > c->max_frame)
       return WS_ERR_PROTO_FRAME_TOO_BIG;
@@ -431,6 +467,20 @@ static int frame_start(ws_conn *c) {
   return 0;
 }
 
+/* permessage-deflate: inflate compressed payload bytes into the message buffer as they arrive,
+ * so the cap (the buffer's maximum, max_message_size) stops a bomb at the first inflated byte
+ * past it (1009), and validate the new text (1007). fin: the message ends (RFC 7692 7.2.2). */
+static int inflate_chunk(ws_conn *c, const uint8_t *p, size_t n, bool fin) {
+  size_t before = c->msg.len;
+  int rc = ws__pmd_inflate(c->pmd, p, n, fin, &c->msg);
+  if (rc == WS_OK && c->msg_op == WS_OP_TEXT && c->msg.len > before &&
+      ws__utf8_feed(&c->utf8, c->msg.data + before, c->msg.len - before) < c->msg.len - before)
+    rc = WS_ERR_PROTO_INVALID_UTF8;
+  if (rc)
+    ws_conn_fail(c, rc, 0);
+  return rc;
+}
+
 /* End of a frame's payload. */
 static void frame_done(ws_conn *c) {
   c->rx_phase = WS__RX_HDR;
@@ -439,6 +489,8 @@ static void frame_done(ws_conn *c) {
     return;
   }
   if (!c->fh.fin)
+    return;
+  if (c->rx_pmd && inflate_chunk(c, NULL, 0, true) != WS_OK)
     return;
   /* RFC 6455 8.1: a text message ends on a complete UTF-8 sequence. */
   if (c->msg_op == WS_OP_TEXT && !ws__utf8_complete(&c->utf8)) {
@@ -478,6 +530,9 @@ static size_t payload_chunk(ws_conn *c, uint8_t *p, size_t n) {
         }
       }
     }
+  } else if (c->rx_pmd) {
+    if (inflate_chunk(c, p, n, false) != WS_OK)
+      return n;
   } else {
     if (c->msg_op == WS_OP_TEXT) {
       size_t r = ws__utf8_feed(&c->utf8, p, n);
@@ -546,7 +601,7 @@ long ws_conn_recv(ws_conn *c, uint8_t *in, size_t len) {
       if (c->fh.len == 0)
         frame_done(c);
     } else if (c->fpos == 0 && c->fh.fin && c->fh.opcode != WS_OP_CONTINUATION &&
-               !ws__opcode_is_control(c->fh.opcode) && len - i >= c->fh.len) {
+               !ws__opcode_is_control(c->fh.opcode) && !c->rx_pmd && len - i >= c->fh.len) {
       i += whole_message(c, in + i, (size_t)c->fh.len);
     } else {
       uint64_t left = c->fh.len - c->fpos;

@@ -4,6 +4,7 @@
 #define WS_PROTO_CONN_INTERNAL_H
 
 #include "base/buf.h"
+#include "proto/deflate.h"
 #include "proto/frame.h"
 #include "proto/utf8.h"
 #include "wsclean/conn.h"
@@ -15,6 +16,7 @@ typedef struct ws__out {
   size_t len;              /* frame bytes */
   size_t hdr;              /* header bytes: data[hdr..len) is payload */
   bool app;                /* payload counts in bufferedAmount (data frames) */
+  bool pong;               /* an automatic answer to a ping */
   uint8_t data[];          /* own bytes when shared == NULL */
 } ws__out;
 
@@ -28,6 +30,8 @@ struct ws_frame_shared {
 
 /* A close frame: 2 header bytes + 4 mask bytes (client) + 125 payload bytes (RFC 6455 5.5). */
 #define WS__CLOSE_FRAME_MAX (2 + 4 + WS__CONTROL_MAX)
+/* Automatic pongs queued unsent before a newer ping replaces the newest (ping flood bound). */
+#define WS__MAX_QUEUED_PONGS 32
 
 enum { WS__RX_HDR = 0, WS__RX_PAYLOAD = 1 };
 
@@ -74,7 +78,8 @@ struct ws_conn {
 
   /* output */
   ws__out *head, *tail;
-  ws__out *pong;      /* the queued pong not yet started, replaced by a newer ping's */
+  ws__out *pong;      /* the newest queued automatic pong */
+  uint32_t pongs;     /* automatic pongs queued and not fully written */
   size_t head_off;    /* bytes of head already written */
   size_t out_bytes;   /* bytes of the queued frames not yet written */
   uint64_t buffered;  /* application payload bytes queued, not yet written */
@@ -98,6 +103,11 @@ struct ws_conn {
   bool ping_outstanding;
   bool code_checked;
   bool idle_closing;
+
+  /* permessage-deflate (RFC 7692), NULL when not negotiated */
+  ws__pmd *pmd;
+  bool rx_pmd; /* the message being received is compressed (RSV1 on its first frame) */
+  bool tx_pmd; /* the fragmented message being sent is compressed */
 };
 
 #endif

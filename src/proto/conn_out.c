@@ -36,47 +36,31 @@ void ws__out_clear(ws_conn *c) {
     o = next;
   }
   c->head = c->tail = c->pong = NULL;
+  c->pongs = 0;
   c->head_off = 0;
   c->out_bytes = 0;
   c->buffered = 0;
 }
 
-void ws__out_drop_unstarted(ws_conn *c) {
-  ws__out *keep = (c->head && c->head_off > 0) ? c->head : NULL;
-  ws__out *o = keep ? keep->next : c->head;
-  while (o) {
-    ws__out *next = o->next;
-    c->out_bytes -= o->len;
-    if (o->app)
-      c->buffered -= o->len - o->hdr;
-    out_free(c, o);
-    o = next;
-  }
-  if (keep) {
-    keep->next = NULL;
-    c->tail = keep;
-  } else {
-    c->head = c->tail = NULL;
-    c->head_off = 0;
-  }
-  if (c->pong != keep)
-    c->pong = NULL;
-}
-
 /* RFC 6455 5.3: a client masks every frame with a fresh key; a server never masks. */
-static size_t build(ws_conn *c, uint8_t *dst, bool fin, uint8_t op, const uint8_t *p, size_t n) {
+static size_t build_rsv(ws_conn *c, uint8_t *dst, bool fin, uint8_t rsv, uint8_t op,
+                        const uint8_t *p, size_t n) {
   if (c->role == WS_ROLE_CLIENT) {
     uint8_t key[4];
     c->rand_cb(c->rand_ud, key, 4);
-    size_t h = ws__frame_build(dst, fin, 0, op, key, n);
+    size_t h = ws__frame_build(dst, fin, rsv, op, key, n);
     if (n)
       ws__mask_copy(dst + h, p, n, key, 0);
     return h + n;
   }
-  size_t h = ws__frame_build(dst, fin, 0, op, NULL, n);
+  size_t h = ws__frame_build(dst, fin, rsv, op, NULL, n);
   if (n)
     memcpy(dst + h, p, n);
   return h + n;
+}
+
+static size_t build(ws_conn *c, uint8_t *dst, bool fin, uint8_t op, const uint8_t *p, size_t n) {
+  return build_rsv(c, dst, fin, 0, op, p, n);
 }
 
 void ws__out_close(ws_conn *c, uint16_t code, const char *reason, size_t reason_len) {
@@ -105,13 +89,17 @@ static ws__out *node_new(ws_conn *c, size_t room) {
     o->next = NULL;
     o->shared = NULL;
     o->app = false;
+    o->pong = false;
   }
   return o;
 }
 
 int ws__out_control(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool replace) {
-  if (replace && c->pong && !(c->pong == c->head && c->head_off > 0)) {
-    /* Only the latest pending pong needs sending (RFC 6455 5.5.3). */
+  if (replace && c->pong && c->pongs >= WS__MAX_QUEUED_PONGS &&
+      !(c->pong == c->head && c->head_off > 0)) {
+    /* Every ping gets its pong while the peer reads them (as browsers and Autobahn 2.10 expect);
+     * past WS__MAX_QUEUED_PONGS unsent ones, a ping flood only rewrites the newest, which RFC 6455
+     * 5.5.3 allows ("only the most recently processed Ping"), so memory stays bounded. */
     ws__out *o = c->pong;
     c->out_bytes -= o->len;
     o->len = build(c, o->data, true, op, p, n);
@@ -124,9 +112,12 @@ int ws__out_control(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool rep
     return WS_ERR_NOMEM;
   o->len = build(c, o->data, true, op, p, n);
   o->hdr = o->len - n;
+  o->pong = replace;
   out_push(c, o);
-  if (replace)
+  if (replace) {
     c->pong = o;
+    c->pongs++;
+  }
   return WS_OK;
 }
 
@@ -149,18 +140,35 @@ static bool room_for(const ws_conn *c, size_t h, size_t n) {
   return need <= c->send_queue_limit && c->out_bytes <= c->send_queue_limit - need;
 }
 
-static int queue_data(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool fin) {
+static int queue_data_rsv(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool fin,
+                          uint8_t rsv) {
   size_t h = ws__frame_hdr_size(n, c->role == WS_ROLE_CLIENT);
   if (!room_for(c, h, n))
     return WS_ERR_BUFFER_FULL;
   ws__out *o = node_new(c, n);
   if (!o)
     return WS_ERR_NOMEM;
-  o->len = build(c, o->data, fin, op, p, n);
+  o->len = build_rsv(c, o->data, fin, rsv, op, p, n);
   o->hdr = h;
   o->app = true;
   out_push(c, o);
   return WS_OK;
+}
+
+/* permessage-deflate (RFC 7692 6): compress the payload and set RSV1 on the first frame of the
+ * message only. compress: this message goes compressed (decided on its first frame). */
+static int queue_data(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool fin, bool compress) {
+  if (!compress)
+    return queue_data_rsv(c, op, p, n, fin, 0);
+  ws__buf z;
+  ws__buf_init(&z, c->alloc, c->send_queue_limit);
+  int rc = ws__pmd_compress(c->pmd, p, n, fin, &z);
+  if (rc == WS_ERR_LIMIT)
+    rc = WS_ERR_BUFFER_FULL;
+  if (rc == WS_OK)
+    rc = queue_data_rsv(c, op, z.data, z.len, fin, op == WS_OP_CONTINUATION ? 0 : WS__RSV1);
+  ws__buf_free(&z);
+  return rc;
 }
 
 int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
@@ -173,7 +181,8 @@ int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
   /* RFC 6455 5.6: a text message is UTF-8; the peer would fail us with 1007. */
   if (op == WS_OP_TEXT && !ws__utf8_valid(data, len))
     return WS_ERR_INVAL;
-  return queue_data(c, (uint8_t)op, data, len, true);
+  bool z = c->pmd && ws__pmd_should_compress(c->pmd, len);
+  return queue_data(c, (uint8_t)op, data, len, true, z);
 }
 
 int ws_conn_send_fragment(ws_conn *c, ws_opcode op, const void *data, size_t len, bool fin) {
@@ -192,9 +201,17 @@ int ws_conn_send_fragment(ws_conn *c, ws_opcode op, const void *data, size_t len
     ws__utf8_reset(&st);
   if (mop == WS_OP_TEXT && (ws__utf8_feed(&st, data, len) != len || (fin && !ws__utf8_complete(&st))))
     return WS_ERR_INVAL;
-  int rc = queue_data(c, (uint8_t)op, data, len, fin);
+  /* permessage-deflate: the first fragment decides for the whole message (RFC 7692 6). */
+  bool z = op == WS_OP_CONTINUATION ? c->tx_pmd : (c->pmd && ws__pmd_should_compress(c->pmd, len));
+  int rc = queue_data(c, (uint8_t)op, data, len, fin, z);
+  if (rc && z && op == WS_OP_CONTINUATION) {
+    /* The compressed stream is cut: the message cannot be finished (RFC 7692 7.2.1). */
+    ws_conn_fail(c, WS_ERR_NOMEM, 0);
+    return rc;
+  }
   if (rc)
     return rc;
+  c->tx_pmd = z && !fin;
   c->oututf8 = st;
   c->out_msg_op = fin ? 0 : mop;
   return WS_OK;
@@ -266,6 +283,8 @@ void ws_conn_consume_out(ws_conn *c, size_t n) {
         c->tail = NULL;
       if (c->pong == o)
         c->pong = NULL;
+      if (o->pong)
+        c->pongs--;
       c->head_off = 0;
       out_free(c, o);
     }
@@ -324,6 +343,7 @@ int ws_conn_send_shared(ws_conn *c, ws_frame_shared *f) {
   o->len = f->len;
   o->hdr = f->hdr;
   o->app = true;
+  o->pong = false;
   out_push(c, o);
   return WS_OK;
 }

@@ -7,7 +7,6 @@
 /* Free every queued frame (the transport is gone). */
 void ws__out_clear(ws_conn *c);
 /* Drop the frames not yet started (a failing connection sends only its close frame). */
-void ws__out_drop_unstarted(ws_conn *c);
 /* Write our close frame (code 0: empty body) into the inline slot; it is sent after every
  * queued frame. Never allocates, so a connection can always say why it ends. */
 void ws__out_close(ws_conn *c, uint16_t code, const char *reason, size_t reason_len);

@@ -419,17 +419,17 @@ WS_TEST(conn_control_frames_interleave) {
   }
 }
 
-/* Only the latest pending pong is sent; a pong already being written is left alone. */
-WS_TEST(conn_latest_pong_replaces_pending) {
+/* Every ping gets its pong (Autobahn 2.10 sends ten back to back); a pong already being written
+ * is finished before the next. */
+WS_TEST(conn_every_ping_gets_a_pong) {
   h_conn *h = h_new(WS_ROLE_SERVER);
   uint8_t in[64];
   size_t n = h_frame(in, WS_ROLE_SERVER, 0x89, "one", 3);
   n += h_frame(in + n, WS_ROLE_SERVER, 0x89, "two!", 4);
   h_feed(h, in, n, 0);
   h_drain(h);
-  static const uint8_t want[] = {0x8A, 0x04, 't', 'w', 'o', '!'};
+  static const uint8_t want[] = {0x8A, 0x03, 'o', 'n', 'e', 0x8A, 0x04, 't', 'w', 'o', '!'};
   WS_CHECK_EQ_MEM(h->out, h->out_len, want, sizeof want);
-  /* A pong partly written is finished, the newer one queued after it. */
   h->out_len = 0;
   n = h_frame(in, WS_ROLE_SERVER, 0x89, "a", 1);
   h_feed(h, in, n, 0);
@@ -700,6 +700,37 @@ WS_TEST(conn_fault_injection_every_allocation) {
       }
       WS_CHECK(total > 0);
     }
+}
+
+/* A ping flood from a peer that does not read: past WS__MAX_QUEUED_PONGS unsent pongs, a newer
+ * ping rewrites the newest pong instead of queuing another (RFC 6455 5.5.3), so memory is
+ * bounded whatever the flood's length. */
+WS_TEST(conn_ping_flood_is_bounded) {
+  h_conn *h = h_new(WS_ROLE_SERVER);
+  for (int i = 0; i < 1000; i++) {
+    uint8_t in[16];
+    char p[8];
+    int pl = snprintf(p, sizeof p, "%d", i);
+    size_t n = h_frame(in, WS_ROLE_SERVER, 0x89, p, (size_t)pl);
+    h_feed(h, in, n, 0);
+  }
+  WS_CHECK_EQ_INT(h->c->pongs, WS__MAX_QUEUED_PONGS);
+  h_drain(h);
+  /* The first WS__MAX_QUEUED_PONGS - 1 pongs answer pings 0..30, the last the newest ping. */
+  size_t off = 0;
+  for (int i = 0; i < WS__MAX_QUEUED_PONGS; i++) {
+    char p[8];
+    int pl = snprintf(p, sizeof p, "%d", i == WS__MAX_QUEUED_PONGS - 1 ? 999 : i);
+    WS_CHECK(off + 2 + (size_t)pl <= h->out_len);
+    if (off + 2 + (size_t)pl > h->out_len)
+      break;
+    WS_CHECK_EQ_INT(h->out[off], 0x8A);
+    WS_CHECK_EQ_MEM(h->out + off + 2, h->out[off + 1], p, (size_t)pl);
+    off += 2 + h->out[off + 1];
+  }
+  WS_CHECK_EQ_INT(off, h->out_len);
+  WS_CHECK_EQ_INT(h->c->pongs, 0);
+  h_free(h);
 }
 
 int main(void) { return ws_test_main(); }

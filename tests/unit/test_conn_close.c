@@ -496,19 +496,19 @@ WS_TEST(close_api_validation) {
   h_free(h);
 }
 
-/* ws_conn_fail: the failing connection sends its close frame, drops queued frames not yet
- * started, and asks for a shutdown at once, without waiting for the peer. */
+/* ws_conn_fail: the failing connection sends what was queued before (nothing is lost), then its
+ * close frame, and asks for a shutdown at once, without waiting for the peer. */
 WS_TEST(close_fail_api) {
   h_conn *h = h_new(WS_ROLE_SERVER);
   ws_conn_send(h->c, WS_OP_TEXT, "started", 7);
-  ws_conn_send(h->c, WS_OP_TEXT, "dropped", 7);
+  ws_conn_send(h->c, WS_OP_TEXT, "kept", 4);
   ws_conn_consume_out(h->c, 4); /* header + "st" */
   ws_conn_fail(h->c, WS_ERR_PROTO_POLICY, 0);
   WS_CHECK_EQ_INT(ws_conn_transport(h->c), WS_TRANSPORT_SHUTDOWN);
   h_drain(h);
   uint8_t want[128];
-  memcpy(want, "arted", 5);
-  size_t wn = 5 + h_fail_frame(want + 5, WS_ROLE_SERVER, 1008, WS_ERR_PROTO_POLICY);
+  memcpy(want, "arted\x81\x04kept", 11);
+  size_t wn = 11 + h_fail_frame(want + 11, WS_ROLE_SERVER, 1008, WS_ERR_PROTO_POLICY);
   WS_CHECK_EQ_MEM(h->out, h->out_len, want, wn);
   ws_conn_fail(h->c, WS_ERR_PROTO_RSV, 0); /* once only */
   ws_conn_tick(h->c, 1000 + 5000);
