@@ -566,18 +566,33 @@ def attack_ping_flood(srv):
 
 
 def attack_tiny_fragments(srv):
-    """A message in 1-byte fragments, never finished: cut at max_fragments (4096) with 1009."""
+    """A message of empty fragments that never finishes: only the fragment count can stop it
+    (ws_conn_options.max_fragments). Expect 1009 once the count passes the limit; we send up to
+    1.5 Mi fragments (6 bytes each, masked) and read the close as it comes."""
     name = "tiny_fragments"
     legit = Legit(srv.port)
     mark = srv.mark()
     c = Client(srv.port, path="/?tiny")
-    data = frame(2, b"x", fin=False) + b"".join(frame(0, b"x", fin=False) for _ in range(9999))
+    one = b"\x00\x80" + b"\x00\x00\x00\x00"  # an empty continuation frame, fin clear
+    first = b"\x02\x80" + b"\x00\x00\x00\x00"
+    chunk = one * 65536
+    sent = 1
+    code, t0 = None, time.time()
+    c.s.settimeout(5)
     try:
-        c.send(data)
+        c.send(first)
+        while sent < (3 << 19):
+            c.send(chunk)
+            sent += 65536
     except OSError:
-        pass
-    code, _ = c.wait_close()
+        pass  # the server closed on us mid-flood
+    try:
+        code, _ = c.wait_close()
+    except Exception as e:  # noqa: BLE001
+        code = repr(e)
+    figure(f"{name}.fragments_sent_max", sent)
     figure(f"{name}.close_code", code)
+    figure(f"{name}.seconds_to_close", round(time.time() - t0, 2))
     check(code == 1009, f"{name}: close code {code}, want 1009")
     c.shut()
     expect_server_closes(srv, mark, name, {1006}, targets={"/?tiny"})
