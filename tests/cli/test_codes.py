@@ -188,7 +188,9 @@ def behaviour(wsclean):
     check(rc == 0 and "usage: wsclean" in out and re.search(r"^\s+codes\s", out, re.M),
           "--help lists codes", out)
     listed = re.findall(r"^  (\w+)\s", out, re.M)
-    check(listed == ["codes"], "--help lists exactly the commands that exist", str(listed))
+    # Other commands join the table as they land: each one listed must answer `help <name>`.
+    check("codes" in listed and all(run(wsclean, "help", c)[0] == 0 for c in listed),
+          "--help lists only commands that exist", str(listed))
     rc, out_h, _ = run(wsclean, "codes", "--help")
     check(rc == 0 and "usage: wsclean codes" in out_h and "--json" in out_h, "codes --help")
     rc, out, _ = run(wsclean, "help", "codes")

@@ -272,7 +272,8 @@ static void json_one(FILE *out, uint16_t code, ws_close_lang lang) {
   fputs("}\n", out);
 }
 
-static void json_all(FILE *out, ws_close_lang lang) {
+/* Also what `wsclean serve` answers GET /codes.json?lang= with (commands.h). */
+void ws_cli_codes_json(FILE *out, ws_close_lang lang) {
   fputs("{\"lang\": ", out);
   json_string(out, ws_close_lang_name(lang));
   fputs(", \"rows\": [\n", out);
@@ -371,7 +372,7 @@ int ws_cmd_codes(int argc, char **argv) {
 
   if (!what || strcmp(what, "all") == 0) {
     if (fmt == FMT_JSON)
-      json_all(stdout, lang);
+      ws_cli_codes_json(stdout, lang);
     else if (fmt == FMT_MARKDOWN)
       markdown_all(stdout, lang);
     else

@@ -18,5 +18,18 @@ typedef struct ws_cli_command {
 
 /* wsclean codes [CODE|all] [--lang en|es|pt|fr] [--json|--markdown] */
 int ws_cmd_codes(int argc, char **argv);
+/* The document `wsclean codes all --json --lang L` prints; `serve` answers /codes.json with it. */
+#include "wsclean/close_codes.h"
+void ws_cli_codes_json(FILE *out, ws_close_lang lang);
+
+/* wsclean probe URL [--json] [--timeout MS] [--origin O] [--ca F | --insecure] */
+int ws_cmd_probe(int argc, char **argv);
+
+/* wsclean serve [--host H] [--port N] [--verbose] ... (see --help) */
+int ws_cmd_serve(int argc, char **argv);
+/* wsclean connect URL [--json] [--echo] ... (see --help) */
+int ws_cmd_connect(int argc, char **argv);
+/* wsclean proxy --listen [HOST:]PORT --to ws://UPSTREAM */
+int ws_cmd_proxy(int argc, char **argv);
 
 #endif

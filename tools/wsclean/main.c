@@ -13,6 +13,10 @@
 
 static const ws_cli_command commands[] = {
     {"codes", ws_cmd_codes, "explain WebSocket close codes (RFC 6455 / IANA), in 4 languages"},
+    {"probe", ws_cmd_probe, "check how any WebSocket server closes: a report card"},
+    {"serve", ws_cmd_serve, "echo server + the CloseEvent playground page on :9001"},
+    {"connect", ws_cmd_connect, "interactive client; prints the CloseEvent at the end"},
+    {"proxy", ws_cmd_proxy, "WebSocket reverse proxy; 1014 when the upstream fails"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
