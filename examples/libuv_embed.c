@@ -124,6 +124,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   client *c = s->data;
+  if (c->conn) /* the core's clock moves only when told: before input, tell it the time */
+    ws_conn_tick(c->conn, uv_now(s->loop));
   if (nread < 0) { /* EOF or error */
     uv_read_stop(s);
     if (c->conn) {

@@ -7,7 +7,7 @@
  *
  * Closing, the heart of it (WHATWG + RFC 6455 7):
  *   - ws_conn_close() starts the closing handshake; a received close frame is answered with a
- *     close frame echoing its code; after a close frame is sent no data frame is sent.
+ *     close frame echoing its code and reason; after a close frame is sent no data frame is sent.
  *   - Bad input "fails the connection": a close frame with the code the RFC names (1002, 1007,
  *     1009, 1003, 1011...) is queued and the transport is closed without waiting for an answer.
  *   - ws_conn_transport() tells the loop what to do with TCP: keep it, shut down the write side

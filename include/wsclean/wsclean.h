@@ -61,11 +61,12 @@ WS_API void ws_loop_stop(ws_loop *loop);
  * WS_ERR_NOMEM; WS_ERR_CLOSED once ws_loop_free has started. Functions posted but not yet run
  * when the loop is freed are dropped without being called. */
 WS_API int ws_loop_post(ws_loop *loop, ws_loop_fn fn, void *ud);
-/* The loop's monotonic clock in ms (CLOCK_MONOTONIC), as of the start of the current turn. */
+/* The loop's monotonic clock in ms (CLOCK_MONOTONIC). Inside callbacks: the time the turn's
+ * wait ended, the same for every callback of the turn; outside the loop: the clock now. */
 WS_API uint64_t ws_loop_now(const ws_loop *loop);
-/* setTimeout: call fn(loop, ud) once, after delay_ms (0..2^31 ms). Timers with the same
- * deadline fire in the order they were set. Returns an id > 0, or 0 on allocation failure.
- * A pending timer keeps ws_loop_run running. */
+/* setTimeout: call fn(loop, ud) once, delay_ms (0..2^31 ms) after ws_loop_now(). Timers with the
+ * same deadline fire in the order they were set. Returns an id > 0, or 0 on allocation failure. A
+ * pending timer keeps ws_loop_run running. */
 WS_API uint64_t ws_loop_set_timeout(ws_loop *loop, uint32_t delay_ms, ws_loop_fn fn, void *ud);
 /* clearTimeout: WS_ERR_NOT_FOUND if id is unknown, already fired or cleared. O(number of
  * pending app timers). */
@@ -175,6 +176,24 @@ WS_API void *ws_user_data(const ws_socket *ws);
  * min_ms 1000, max_ms 30000). random32 is a random number from the caller. */
 WS_API int64_t ws_reconnect_delay(const ws_close_event *last, unsigned attempt, uint32_t min_ms,
                                   uint32_t max_ms, uint32_t random32);
+
+/* The same policy, automatic: keeps a connection to url, opening a new socket after each close
+ * with ws_reconnect_delay's backoff (min_ms/max_ms 0: 1000/30000; the count of attempts resets
+ * at every "open"). on_socket(r, ws, ud) is called for every new socket, before any of its
+ * events: set its handlers there. When the policy says stop (1002, 1003, 1008, clean 1000) or
+ * ws_reconnect_stop was called, on_socket is called one last time with ws NULL, and the helper
+ * frees itself. Returns NULL and *err as ws_open for a bad URL or protocols. */
+typedef struct ws_reconnect ws_reconnect;
+typedef void (*ws_reconnect_cb)(ws_reconnect *r, ws_socket *ws, void *ud);
+WS_API ws_reconnect *ws_reconnect_start(ws_loop *loop, const char *url,
+                                        const char *const *protocols, size_t num_protocols,
+                                        const ws_open_options *opts, uint32_t min_ms,
+                                        uint32_t max_ms, ws_reconnect_cb on_socket, void *ud,
+                                        int *err);
+/* Stop reconnecting. The current socket (if any) stays as it is (close it with ws_close if
+ * wanted); on_socket(r, NULL) follows from the loop once it has closed (at once if there is
+ * none). Idempotent until then. */
+WS_API void ws_reconnect_stop(ws_reconnect *r);
 
 /* ============================================================================================
  * Server

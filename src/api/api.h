@@ -46,13 +46,20 @@ struct ws_socket {
   char *extensions;
   struct ws__pmd_ctx *pmd; /* permessage-deflate offer (client side), NULL when not offered */
   void *user_data;
-  char detail[WS__DETAIL_MAX];
   /* server side */
   ws_server *srv;
   const ws__route *route;
   ws_socket *prev, *next; /* in srv's list */
   bool counted;           /* counted in srv->nopen */
 };
+
+/* The conn's clock moves only when told (ws_conn_tick): bring it to the loop's time before
+ * every call that reads it (input, close, send), or a close timeout would count from the last
+ * timer, possibly long ago, and cut the connection at once. */
+static inline void ws__socket_clock(ws_socket *ws) {
+  if (ws->conn)
+    ws_conn_tick(ws->conn, ws_loop_now(ws->loop));
+}
 
 /* socket.c, used by server.c */
 ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_server);

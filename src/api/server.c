@@ -445,6 +445,7 @@ int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
       continue;
     if (ws->phase == WS__PH_OPEN && ws->conn) {
       /* Queued after the messages already sent: they are delivered first. */
+      ws__socket_clock(ws);
       (void)ws_conn_close(ws->conn, code, reason, strlen(reason));
       ws__flush_mark(ws->loop, &ws->flush);
     } else if (ws->phase != WS__PH_HTTP) {

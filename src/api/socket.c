@@ -1,6 +1,6 @@
 /* The browser-shaped WebSocket object: the client (ws_open) and the per-connection object the
  * server hands out. It glues a ws__sock (loop), a handshake (proto) and a ws_conn (proto), and
- * turns the conn's callbacks into DOM events in the WHATWG order. docs/internals/api.md. */
+ * turns the conn's callbacks into DOM events in the WHATWG order. docs/internals/loop.md. */
 #include "api/api.h"
 
 #include "base/alloc.h"
@@ -126,8 +126,8 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws->events_done = true;
   ws->state = WS_CLOSED;
   ws__sock_close(&ws->sock);
-  if (detail != ws->detail)
-    snprintf(ws->detail, sizeof ws->detail, "%s", detail ? detail : "");
+  if (detail != ws->sock.detail) /* the socket's text buffer outlives the event */
+    snprintf(ws->sock.detail, sizeof ws->sock.detail, "%s", detail ? detail : "");
   if (ws->is_server) { /* the application never saw this socket */
     schedule_free(ws);
     return;
@@ -135,7 +135,7 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws_close_diag diag;
   memset(&diag, 0, sizeof diag);
   diag.error = err;
-  diag.detail = ws->detail;
+  diag.detail = ws->sock.detail;
   close_ev ce;
   memset(&ce, 0, sizeof ce);
   uint16_t code = err == WS_ERR_TLS_HANDSHAKE ? WS_CLOSE_TLS_HANDSHAKE : WS_CLOSE_ABNORMAL;
@@ -228,8 +228,10 @@ static void check_slow_consumer(ws_socket *ws) {
   }
   if (ws->over_since == 0)
     ws->over_since = now;
-  else if (now - ws->over_since >= ms)
+  else if (now - ws->over_since >= ms) {
+    ws__socket_clock(ws);
     ws_conn_fail(ws->conn, WS_ERR_SLOW_CONSUMER, WS_CLOSE_POLICY_VIOLATION);
+  }
 }
 
 static void on_timer(ws__timer *t) {
@@ -246,7 +248,7 @@ static void on_timer(ws__timer *t) {
     return;
   }
   if (ws->phase == WS__PH_CONNECT && ws->fail_err)
-    fail_before_open(ws, ws->fail_err, ws->detail); /* ws_open's connect failed at once */
+    fail_before_open(ws, ws->fail_err, ws->sock.detail); /* ws_open's connect failed at once */
   else if (ws->phase == WS__PH_CONNECT || ws->phase == WS__PH_HANDSHAKE)
     fail_before_open(ws, WS_ERR_HANDSHAKE_TIMEOUT, "the opening handshake timed out");
   else if (ws->phase == WS__PH_HTTP)
@@ -258,9 +260,10 @@ void ws__socket_start_timer(ws_socket *ws) { arm_timer(ws); }
 /* ---- writing (once per turn) ------------------------------------------------------------ */
 static void transport_gone(ws_socket *ws, int err, const char *detail) {
   ws__sock_close(&ws->sock);
-  if (ws->conn)
+  if (ws->conn) {
+    ws__socket_clock(ws);
     ws_conn_transport_closed(ws->conn, err, detail); /* fires error/close; may schedule free */
-  else
+  } else
     fail_before_open(ws, err, detail);
 }
 
@@ -323,6 +326,10 @@ static void flush_cb(ws__flush *f) {
   if (ws->out_off < ws->out.len) {
     arm_timer(ws);
     return; /* the FIN must not overtake the 101 */
+  }
+  if (ws->out.data) { /* the 101 is out: give its buffer back */
+    ws__buf_free(&ws->out);
+    ws->out_off = 0;
   }
   switch (ws_conn_transport(c)) {
   case WS_TRANSPORT_KEEP:
@@ -423,6 +430,10 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     fail_before_open(ws, WS_ERR_NOMEM, "connection");
     return;
   }
+  /* Everything the handshake negotiated has been copied: an open connection keeps no head
+   * buffer (per-connection memory stays small while idle). */
+  ws_client_handshake_free(ws->chs);
+  ws->chs = NULL;
   fire_plain(ws, "open");
   if (ws->freeing)
     return;
@@ -452,6 +463,8 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     }
     touch(ws);
     ws__server_on_upgrade(ws->srv, ws, data + used, len - used);
+    ws_server_handshake_free(ws->shs); /* the request is no longer needed: see the client */
+    ws->shs = NULL;
     return;
   }
   ws__server_on_http(ws->srv, ws, rc);
@@ -467,6 +480,7 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
       client_handshake_read(ws, data, len);
     return;
   case WS__PH_OPEN:
+    ws__socket_clock(ws);
     (void)ws_conn_recv(ws->conn, data, len);
     touch(ws);
     return;
@@ -478,6 +492,7 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
 static void sock_eof(ws__sock *s) {
   ws_socket *ws = s->owner;
   if (ws->phase == WS__PH_OPEN) {
+    ws__socket_clock(ws);
     ws_conn_eof(ws->conn);
     touch(ws);
   } else if (ws->phase == WS__PH_HTTP) {
@@ -624,7 +639,6 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   ws__tls_ctx_free(tls); /* the SSL holds its own reference */
   if (rc != WS_OK) {
     /* Network failures are events, not return values (WHATWG): report from the loop. */
-    snprintf(ws->detail, sizeof ws->detail, "%s", ws->sock.detail);
     ws->fail_err = rc;
     ws->handshake_deadline = ws_loop_now(loop);
   }
@@ -651,6 +665,7 @@ static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (!ws->conn)
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  ws__socket_clock(ws);
   int rc = ws_conn_send(ws->conn, op, data, len);
   if (rc == WS_ERR_STATE)
     return WS_OK; /* WHATWG: after close() the data is dropped, counted in bufferedAmount */
@@ -674,6 +689,7 @@ int ws_ping(ws_socket *ws, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (!ws->conn)
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  ws__socket_clock(ws);
   int rc = ws_conn_ping(ws->conn, data, len);
   touch(ws);
   return rc;
@@ -698,6 +714,7 @@ static int close_common(ws_socket *ws, uint16_t code, const char *reason) {
   /* A reason without a code means 1000 (WHATWG close() step 4); neither: an empty body. */
   if (code == 0 && reason)
     code = WS_CLOSE_NORMAL;
+  ws__socket_clock(ws);
   int rc = ws_conn_close(ws->conn, code, reason, rl);
   touch(ws);
   return rc;

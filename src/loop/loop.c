@@ -41,6 +41,7 @@ struct ws_loop {
   uint64_t timer_seq;
   uint64_t next_app_timer_id;
   uint64_t now;
+  bool in_turn; /* inside ws_loop_run_once: `now` is the turn's start; outside it is stale */
 
   pthread_mutex_t mu; /* guards posts_head/posts_tail/closed */
   post_node *posts_head, *posts_tail;
@@ -50,11 +51,13 @@ struct ws_loop {
 
   ws__flush *flush_head;
   ws__deferred *defer_head, *defer_tail;
-  ws__io *again[16]; /* ios with undelivered input; a short list is enough, overflow waits */
-  int nagain;
+  /* ios with input decrypted but not delivered (TLS): called again next turn. "batch" is the
+   * list being run this turn, "next" collects marks for the following one. */
+  ws__io *again_next_head, *again_batch;
 
   long refs;
   uint8_t *rbuf;
+  size_t rbuf_cap;    /* WS__RBUF_SIZE; tests shrink it to reach the partial-read paths */
   ws__handle handles; /* sentinel of the list of objects ws_loop_free must cut */
 };
 
@@ -187,7 +190,7 @@ uint64_t ws_loop_set_timeout(ws_loop *l, uint32_t delay_ms, ws_loop_fn fn, void 
   a->id = ++l->next_app_timer_id;
   a->fn = fn;
   a->ud = ud;
-  if (ws__timer_start_at(l, &a->t, l->now + delay_ms) != WS_OK) {
+  if (ws__timer_start_at(l, &a->t, ws_loop_now(l) + delay_ms) != WS_OK) {
     ws__free(l->alloc, a);
     return 0;
   }
@@ -225,19 +228,30 @@ int ws__io_set(ws_loop *l, ws__io *io, uint32_t want) {
   return ws__backend_ctl(l->be, io, want);
 }
 
+static void again_remove(ws__io **head, ws__io *io) {
+  for (ws__io **p = head; *p; p = &(*p)->again_next)
+    if (*p == io) {
+      *p = io->again_next;
+      break;
+    }
+}
+
 void ws__io_stop(ws_loop *l, ws__io *io) {
   ws__backend_del(l->be, io);
-  for (int i = 0; i < l->nagain; i++)
-    if (l->again[i] == io)
-      l->again[i] = NULL;
+  if (io->again) {
+    again_remove(&l->again_next_head, io);
+    again_remove(&l->again_batch, io);
+    io->again = false;
+    io->again_next = NULL;
+  }
 }
 
 void ws__again_mark(ws_loop *l, ws__io *io) {
-  for (int i = 0; i < l->nagain; i++)
-    if (l->again[i] == io)
-      return;
-  if (l->nagain < (int)(sizeof l->again / sizeof l->again[0]))
-    l->again[l->nagain++] = io;
+  if (io->again)
+    return;
+  io->again = true;
+  io->again_next = l->again_next_head;
+  l->again_next_head = io;
 }
 
 /* ---- end of turn ------------------------------------------------------------------------ */
@@ -368,6 +382,7 @@ ws_loop *ws_loop_new(const ws_allocator *alloc) {
     return NULL;
   }
   l->rbuf = ws__malloc(alloc, WS__RBUF_SIZE);
+  l->rbuf_cap = WS__RBUF_SIZE;
   l->be = ws__backend_new(alloc);
   l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (!l->rbuf || !l->be || l->wakefd < 0 ||
@@ -423,7 +438,7 @@ static bool posts_pending(ws_loop *l) {
 }
 
 int ws_loop_next_timeout(ws_loop *l) {
-  if (l->nagain > 0 || l->flush_head || l->defer_head)
+  if (l->again_next_head || l->flush_head || l->defer_head)
     return 0;
   if (l->nheap == 0)
     return -1;
@@ -439,22 +454,27 @@ int ws_loop_run_once(ws_loop *l, int timeout_ms) {
   int t = ws_loop_next_timeout(l);
   if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
     t = timeout_ms;
-  int rc = ws__backend_poll(l->be, t);
-  if (rc < 0)
+  l->in_turn = true;
+  int rc = ws__backend_poll(l->be, t, &l->now);
+  if (rc < 0) {
+    l->in_turn = false;
     return rc;
-  l->now = ws__clock_ms();
+  }
   /* Inputs that TLS decrypted but the shared buffer could not take last turn. */
-  int nagain = l->nagain;
-  ws__io *again[16];
-  memcpy(again, l->again, sizeof again);
-  l->nagain = 0;
-  for (int i = 0; i < nagain; i++)
-    if (again[i])
-      again[i]->cb(again[i], WS__IO_READ);
+  l->again_batch = l->again_next_head;
+  l->again_next_head = NULL;
+  while (l->again_batch) {
+    ws__io *io = l->again_batch;
+    l->again_batch = io->again_next;
+    io->again = false;
+    io->again_next = NULL;
+    io->cb(io, WS__IO_READ);
+  }
   run_timers(l);
   run_flush(l);
   run_deferred(l);
-  return l->refs > 0 || l->nagain > 0 || posts_pending(l);
+  l->in_turn = false;
+  return l->refs > 0 || l->again_next_head || posts_pending(l);
 }
 
 int ws_loop_run(ws_loop *l) {
@@ -464,7 +484,7 @@ int ws_loop_run(ws_loop *l) {
   for (;;) {
     if (atomic_exchange(&l->stop, false))
       break;
-    if (l->refs <= 0 && l->nagain == 0 && !posts_pending(l))
+    if (l->refs <= 0 && !l->again_next_head && !posts_pending(l))
       break;
     int rc = ws_loop_run_once(l, -1);
     if (rc < 0)
@@ -473,14 +493,21 @@ int ws_loop_run(ws_loop *l) {
   return WS_OK;
 }
 
-uint64_t ws_loop_now(const ws_loop *l) { return l->now; }
+/* Inside a turn every caller sees the same time (the turn's start, as libuv's uv_now); outside
+ * one (setting up before ws_loop_run, after it returned) the cached time may be old, so the
+ * clock is read: a 50 ms timer set then really waits 50 ms. */
+uint64_t ws_loop_now(const ws_loop *l) { return l->in_turn ? l->now : ws__clock_ms(); }
 
 void ws__loop_ref(ws_loop *l) { l->refs++; }
 void ws__loop_unref(ws_loop *l) { l->refs--; }
 const ws_allocator *ws__loop_alloc(const ws_loop *l) { return l->alloc; }
 uint8_t *ws__loop_rbuf(ws_loop *l, size_t *cap) {
-  *cap = WS__RBUF_SIZE;
+  *cap = l->rbuf_cap;
   return l->rbuf;
+}
+
+void ws__loop_set_rbuf_cap(ws_loop *l, size_t cap) {
+  l->rbuf_cap = cap == 0 || cap > WS__RBUF_SIZE ? WS__RBUF_SIZE : cap;
 }
 
 void ws__handle_link(ws_loop *l, ws__handle *h, void (*cut)(ws__handle *h)) {

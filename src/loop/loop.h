@@ -27,6 +27,8 @@ struct ws__io {
   int fd;
   uint32_t want; /* WS__IO_READ | WS__IO_WRITE currently registered */
   bool registered;
+  bool again; /* on the loop's "read again" list (ws__again_mark) */
+  ws__io *again_next;
   ws__io_cb cb;
 };
 
@@ -97,6 +99,8 @@ void ws__loop_unref(ws_loop *loop);
 const ws_allocator *ws__loop_alloc(const ws_loop *loop);
 /* The shared read buffer (valid until the next read on this loop). */
 uint8_t *ws__loop_rbuf(ws_loop *loop, size_t *cap);
+/* Tests only: read at most cap bytes per read (0 restores 64 KiB). */
+void ws__loop_set_rbuf_cap(ws_loop *loop, size_t cap);
 /* Monotonic clock in ms (CLOCK_MONOTONIC), not cached. */
 uint64_t ws__clock_ms(void);
 /* Random bytes from getrandom(); never fails (falls back to /dev/urandom-free mixing of the
@@ -111,9 +115,10 @@ int ws__backend_fd(const ws__backend *b);
 /* old/want are WS__IO_* masks; old 0 and !registered means add. */
 int ws__backend_ctl(ws__backend *b, ws__io *io, uint32_t want);
 void ws__backend_del(ws__backend *b, ws__io *io);
-/* Wait up to timeout_ms (-1: forever); calls io->cb for each ready io. Returns the number of
- * ready descriptors or a negative ws_err. */
-int ws__backend_poll(ws__backend *b, int timeout_ms);
+/* Wait up to timeout_ms (-1: forever), store the clock in *now once the wait is over (so the
+ * callbacks see the time they run at, not the time the wait began), then call io->cb for each
+ * ready io. Returns the number of ready descriptors or a negative ws_err. */
+int ws__backend_poll(ws__backend *b, int timeout_ms, uint64_t *now);
 /* Forget a pointer that the current poll batch may still hold (an io stopped by a callback). */
 void ws__backend_forget(ws__backend *b, ws__io *io);
 

@@ -73,8 +73,9 @@ void ws__backend_forget(ws__backend *b, ws__io *io) {
       b->ev[i].data.ptr = NULL;
 }
 
-int ws__backend_poll(ws__backend *b, int timeout_ms) {
+int ws__backend_poll(ws__backend *b, int timeout_ms, uint64_t *now) {
   int n = epoll_wait(b->epfd, b->ev, WS__EPOLL_BATCH, timeout_ms);
+  *now = ws__clock_ms();
   if (n < 0)
     return errno == EINTR ? 0 : WS_ERR_IO;
   b->nready = n;

@@ -101,9 +101,9 @@ static BIO_METHOD *bio_method_new(void) {
   return m;
 }
 
-/* The BIO_METHOD lives as long as the SSL (kept in ex_data-free style: in the BIO itself is not
- * possible, so the socket keeps it). */
-static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server) {
+/* Each SSL gets its own BIO_METHOD (no process-wide state), kept in the SSL's app data and freed
+ * after the SSL in ws__sock_close. */
+static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server, const char *host) {
   s->ssl = SSL_new(tls);
   BIO_METHOD *m = bio_method_new();
   BIO *b = m ? BIO_new(m) : NULL;
@@ -127,16 +127,16 @@ static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server) {
     SSL_set_connect_state(s->ssl);
     struct in6_addr a6;
     struct in_addr a4;
-    bool is_ip = inet_pton(AF_INET, s->host, &a4) == 1 || inet_pton(AF_INET6, s->host, &a6) == 1;
+    bool is_ip = inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
     /* RFC 6066 3: SNI carries host names only, never IP literals. */
     if (!is_ip)
-      SSL_set_tlsext_host_name(s->ssl, s->host);
+      SSL_set_tlsext_host_name(s->ssl, host);
     if (SSL_get_verify_mode(s->ssl) != SSL_VERIFY_NONE) {
       X509_VERIFY_PARAM *vp = SSL_get0_param(s->ssl);
       if (is_ip)
-        X509_VERIFY_PARAM_set1_ip_asc(vp, s->host);
+        X509_VERIFY_PARAM_set1_ip_asc(vp, host);
       else
-        SSL_set1_host(s->ssl, s->host);
+        SSL_set1_host(s->ssl, host);
     }
   }
   return WS_OK;
@@ -212,7 +212,6 @@ static bool connect_next(ws__sock *s) {
 }
 
 int ws__sock_connect(ws__sock *s, const char *host, const char *port, SSL_CTX *tls) {
-  snprintf(s->host, sizeof s->host, "%s", host);
   struct addrinfo hints;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -224,7 +223,7 @@ int ws__sock_connect(ws__sock *s, const char *host, const char *port, SSL_CTX *t
     return WS_ERR_RESOLVE;
   }
   s->ai_next = s->ai_list;
-  if (tls && tls_attach(s, tls, false) != WS_OK) {
+  if (tls && tls_attach(s, tls, false, host) != WS_OK) {
     ws__sock_close(s);
     return WS_ERR_NOMEM;
   }
@@ -244,7 +243,7 @@ int ws__sock_accept(ws__sock *s, int fd, SSL_CTX *tls) {
   set_nodelay(fd);
   s->io.fd = fd;
   if (tls) {
-    if (tls_attach(s, tls, true) != WS_OK) {
+    if (tls_attach(s, tls, true, NULL) != WS_OK) {
       ws__sock_close(s);
       return WS_ERR_NOMEM;
     }

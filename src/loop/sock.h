@@ -52,8 +52,7 @@ struct ws__sock {
   bool rd_eof;        /* the peer's FIN or close_notify seen */
   bool tls_server;
   struct addrinfo *ai_list, *ai_next; /* connect candidates, tried in order */
-  char host[256];                     /* for SNI and the certificate name check */
-  char detail[WS__DETAIL_MAX];
+  char detail[WS__DETAIL_MAX];        /* text of the last failure (also the owner's) */
 };
 
 void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h, void *owner);

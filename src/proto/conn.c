@@ -412,9 +412,14 @@ static void control_done(ws_conn *c) {
   if (c->state == WS_OPEN)
     set_state(c, WS_CLOSING);
   if (!c->close_sent) {
-    /* RFC 6455 5.5.1: answer with a close frame, echoing the code (none if there was none). */
+    /* RFC 6455 5.5.1: answer with a close frame, echoing the code (none if there was none).
+     * The reason is echoed too, as Python websockets and Node ws do: a browser that closed with
+     * (4000, "bye") then reports 4000 "bye" in its CloseEvent instead of an empty reason. */
     c->initiator = WS_CLOSER_REMOTE;
-    ws__out_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
+    if (code == WS_CLOSE_NO_STATUS)
+      ws__out_close(c, 0, NULL, 0);
+    else
+      ws__out_close(c, code, (const char *)p + 2, n - 2);
   }
   on_handshake_progress(c);
   if (c->cb.on_close_frame)

@@ -261,10 +261,10 @@ const CASES = [
     { code: c, reason: `r${c}`, wasClean: true, error: false }, { code: c, sent: c, wasClean: true }]),
   ['a 123-byte reason', `/close?code=4000&reason=${encodeURIComponent(R123)}`, [],
     { code: 4000, reason: R123, wasClean: true, error: false }, { code: 4000, reason: R123, wasClean: true }],
-  // The server answers with the code echoed and no reason (RFC 6455 5.5.1 asks only for the code),
-  // so Chromium's CloseEvent has reason ""; the server's own log shows the reason it received.
+  // The server echoes the code and the reason (as Python websockets and Node ws do), so
+  // Chromium's CloseEvent shows the browser's own code and reason back.
   ...[1000, 3000, 4999].map((c) => [`browser closes with ${c}`, '/', [{ close: [c, `b${c}`] }],
-    { code: c, reason: '', wasClean: true, error: false },
+    { code: c, reason: `b${c}`, wasClean: true, error: false },
     { code: c, reason: `b${c}`, wasClean: true, initiator: 'remote' }]),
   ['browser refused 1001 (InvalidAccessError), then closes with 1000', '/', [{ close: [1001, 'x'] }, { close: [1000] }],
     { code: 1000, wasClean: true, error: false, exceptions: ['InvalidAccessError'] }, { code: 1000, initiator: 'remote' }],

@@ -4,13 +4,14 @@
  *   ws_peer client URL [--echo SIZES] [--close CODE] [--reason R|@N] [--native]
  *                      [--close-timeout MS] [--max-message N] [--ca FILE] [--protocol P]...
  *   ws_peer server [--port N] [--max-conn N] [--max-message N] [--close-timeout MS]
- *                  [--shutdown-after MS] [--shutdown-code C] [--exit-after N] [--tls CERT KEY]
+ *                  [--shutdown-after MS (from the first connection)] [--shutdown-code C]
+ *                  [--exit-after N] [--tls CERT KEY]
  *                  [--protocols P,Q] [--origin O]
  *
  * Server routes: /echo (echo back), /close/CODE/REASON (close at open: CODE 0 = no code,
  * REASON "-" = none, "@N" = N bytes of 'r'), /fail (the handler fails: 1011), /wait (nothing),
  * /burst/N (send N binary 64 KiB messages at open, then close 1000).
- * Output lines: "listening PORT", "open proto=P", "echo-ok N", "echo-bad ...", "message
+ * Output lines: "listening PORT", "conn path=P" (server), "open proto=P", "echo-ok N", "echo-bad ...", "message
  * text|binary LEN", "error", "close code=C clean=0|1 reason_len=L reason=R err=NAME path=P".
  * Every run ends by itself: a 30 s guard timer stops the loop (exit status 3).
  */
@@ -40,6 +41,7 @@ typedef struct {
   long shutdown_after;
   uint16_t shutdown_code;
   long exit_after;
+  bool shutdown_scheduled;
   long closed;
   ws_server *srv;
   ws_loop *loop;
@@ -204,6 +206,7 @@ static void s_open_burst(const ws_event *ev, void *ud) {
   ws_close(ws, 1000, NULL);
 }
 
+static void do_shutdown(ws_loop *loop, void *ud);
 static char paths[64][128];
 static int npaths;
 
@@ -211,6 +214,13 @@ static int on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, vo
   (void)srv, (void)ud;
   char *path = paths[npaths++ % 64];
   snprintf(path, 128, "%.*s", (int)req->path_len, req->path);
+  printf("conn path=%s\n", path);
+  fflush(stdout);
+  if (P.shutdown_after >= 0 && !P.shutdown_scheduled) {
+    /* Counted from the first connection, so a slow-starting peer cannot miss it. */
+    P.shutdown_scheduled = true;
+    ws_loop_set_timeout(P.loop, (uint32_t)P.shutdown_after, do_shutdown, NULL);
+  }
   ws_on(ws, "close", s_close, path);
   if (strncmp(path, "/fail", 5) == 0)
     return -1;
@@ -336,8 +346,6 @@ int main(int argc, char **argv) {
     ws_server_route(P.srv, "*", nprot ? sprot : NULL, nprot, on_conn, NULL);
     printf("listening %u\n", ws_server_port(P.srv));
     fflush(stdout);
-    if (P.shutdown_after >= 0)
-      ws_loop_set_timeout(P.loop, (uint32_t)P.shutdown_after, do_shutdown, NULL);
   } else {
     ws_open_options o;
     ws_open_options_init(&o);

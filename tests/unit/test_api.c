@@ -116,11 +116,6 @@ static void h_init(harness *h, uint32_t max_conn) {
   snprintf(h->url, sizeof h->url, "ws://127.0.0.1:%u/t", ws_server_port(h->srv));
 }
 
-static void stop_cb(ws_loop *loop, void *ud) {
-  (void)ud;
-  ws_loop_stop(loop);
-}
-
 /* Run until cond() holds or 3 s pass. */
 static void h_run(harness *h, bool (*cond)(harness *h, void *arg), void *arg) {
   for (int i = 0; i < 300 && !cond(h, arg); i++)
@@ -130,9 +125,9 @@ static void h_run(harness *h, bool (*cond)(harness *h, void *arg), void *arg) {
 static void h_free(harness *h) {
   if (h->srv)
     ws_server_shutdown(h->srv, 1001, 200);
-  uint64_t id = ws_loop_set_timeout(h->loop, 2000, stop_cb, NULL);
-  ws_loop_run(h->loop);
-  ws_loop_clear_timeout(h->loop, id);
+  /* Until nothing is left (run_once returns 0), at most 3 s. */
+  for (int i = 0; i < 300 && ws_loop_run_once(h->loop, 10) > 0; i++) {
+  }
   ws_loop_free(h->loop);
 }
 
@@ -592,6 +587,130 @@ WS_TEST(two_loops_on_two_threads_share_a_port) {
   ws_loop_free(loop);
 }
 
+/* A connection open for longer than the close timeout must still get its full close timeout
+ * when it closes (the conn's clock is brought up to date before ws_close). */
+WS_TEST(close_after_a_long_idle_period_is_still_clean) {
+  for (int server_closes = 0; server_closes < 2; server_closes++) {
+    ws_loop *loop = ws_loop_new(NULL);
+    ws_server_options so;
+    ws_server_options_init(&so);
+    so.host = "127.0.0.1";
+    so.conn.close_timeout_ms = 150;
+    ws_server *srv = ws_server_new(loop, &so, NULL);
+    harness h;
+    memset(&h, 0, sizeof h);
+    h.loop = loop;
+    ws_server_route(srv, "*", NULL, 0, on_conn, &h);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+    ws_open_options o;
+    ws_open_options_init(&o);
+    o.conn.close_timeout_ms = 150;
+    rec r = {0};
+    ws_socket *ws = ws_open(loop, url, NULL, 0, &o, NULL);
+    watch(ws, &r);
+    h_run(&h, rec_opened, &r);
+    for (int i = 0; i < 100 && h.nconn == 0; i++)
+      ws_loop_run_once(loop, 10);
+    /* Idle for 400 ms, more than twice the close timeout, with no timer to move the clocks. */
+    usleep(400000);
+    if (server_closes)
+      ws_close(h.sws[0], 4000, "late");
+    else
+      ws_close(ws, 4000, "late");
+    h_run(&h, rec_closed, &r);
+    int zero = 0;
+    h_run(&h, srv_closed, &zero);
+    WS_CHECK_MSG(r.code == 4000 && r.clean, "server_closes=%d: client saw %s", server_closes,
+                 r.log);
+    WS_CHECK_MSG(h.srec[0].code == 4000 && h.srec[0].clean, "server_closes=%d: server saw %s",
+                 server_closes, h.srec[0].log);
+    ws_server_shutdown(srv, 1001, 100);
+    for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
+    }
+    ws_loop_free(loop);
+  }
+}
+
+/* ---- automatic reconnection ---------------------------------------------------------------- */
+typedef struct {
+  int sockets, ended;
+  rec r[8];
+  int stop_after;
+} rc_state;
+
+static void rc_on_socket(ws_reconnect *r, ws_socket *ws, void *ud) {
+  rc_state *st = ud;
+  if (!ws) {
+    st->ended++;
+    return;
+  }
+  if (st->sockets < 8)
+    watch(ws, &st->r[st->sockets]);
+  if (++st->sockets == st->stop_after)
+    ws_reconnect_stop(r);
+}
+
+static int close_with_code(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  ws_close_with(ws, (uint16_t)(uintptr_t)ud, "bye");
+  return 0;
+}
+
+WS_TEST(reconnect_helper_retries_after_1011_and_gives_up_after_1008) {
+  static const struct {
+    uint16_t server_code;
+    int stop_after;
+    int want_sockets;
+  } rows[] = {{1011, 3, 3}, {1008, 0, 1}, {1001, 2, 2}};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    ws_loop *loop = ws_loop_new(NULL);
+    ws_server_options o;
+    ws_server_options_init(&o);
+    o.host = "127.0.0.1";
+    ws_server *srv = ws_server_new(loop, &o, NULL);
+    ws_server_route(srv, "*", NULL, 0, close_with_code, (void *)(uintptr_t)rows[i].server_code);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+    rc_state st;
+    memset(&st, 0, sizeof st);
+    st.stop_after = rows[i].stop_after;
+    int err = 0;
+    ws_reconnect *r = ws_reconnect_start(loop, url, NULL, 0, NULL, 10, 20, rc_on_socket, &st, &err);
+    WS_CHECK(r != NULL);
+    for (int t = 0; t < 500 && st.ended == 0; t++)
+      ws_loop_run_once(loop, 10);
+    WS_CHECK_MSG(st.sockets == rows[i].want_sockets, "row %zu: %d sockets", i, st.sockets);
+    WS_CHECK_EQ_INT(st.ended, 1);
+    for (int k = 0; k < st.sockets && k < 8; k++)
+      WS_CHECK_MSG(st.r[k].code == rows[i].server_code, "row %zu socket %d: %s", i, k, st.r[k].log);
+    ws_server_shutdown(srv, 1001, 100);
+    for (int t = 0; t < 300 && ws_loop_run_once(loop, 10) > 0; t++) {
+    }
+    ws_loop_free(loop);
+  }
+  {
+    /* Freeing the loop while the helper waits for its next attempt frees the helper too. */
+    ws_loop *l2 = ws_loop_new(NULL);
+    rc_state st;
+    memset(&st, 0, sizeof st);
+    ws_reconnect_start(l2, "ws://127.0.0.1:1/", NULL, 0, NULL, 5000, 5000, rc_on_socket, &st, NULL);
+    for (int t = 0; t < 50 && st.r[0].closes == 0; t++)
+      ws_loop_run_once(l2, 10);
+    WS_CHECK_EQ_INT(st.r[0].code, 1006); /* refused: a retry is now 2.5-5 s away */
+    ws_loop_free(l2);                    /* ASan: nothing leaks */
+    WS_CHECK_EQ_INT(st.ended, 0);
+  }
+  int err = 0;
+  WS_CHECK(ws_reconnect_start(NULL, "ws://x/", NULL, 0, NULL, 0, 0, rc_on_socket, NULL, &err) ==
+           NULL);
+  ws_loop *loop = ws_loop_new(NULL);
+  WS_CHECK(ws_reconnect_start(loop, "ftp://x/", NULL, 0, NULL, 0, 0, rc_on_socket, NULL, &err) ==
+           NULL);
+  WS_CHECK_EQ_INT(err, WS_ERR_URL_SCHEME);
+  ws_loop_free(loop);
+}
+
 /* ---- backpressure and teardown ----------------------------------------------------------- */
 static int raw_upgrade(uint16_t port, const char *path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -653,6 +772,35 @@ WS_TEST(slow_consumer_is_failed_with_1008_not_buffered_forever) {
   close(fd);
   ws_server_shutdown(srv, 1001, 100);
   ws_loop_run(loop);
+  ws_loop_free(loop);
+}
+
+static int record_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  watch(ws, ud);
+  return 0;
+}
+
+WS_TEST(shutdown_deadline_cuts_a_peer_that_never_answers) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  ws_server *srv = ws_server_new(loop, &o, NULL);
+  rec r = {0};
+  ws_server_route(srv, "/", NULL, 0, record_conn, &r);
+  int fd = raw_upgrade(ws_server_port(srv), "/"); /* completes the upgrade, then reads nothing */
+  for (int i = 0; i < 300 && ws_server_connections(srv) == 0; i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(ws_server_connections(srv), 1);
+  uint64_t t0 = ws_loop_now(loop);
+  WS_CHECK_EQ_INT(ws_server_shutdown(srv, 1001, 300), WS_OK);
+  WS_CHECK_EQ_INT(ws_loop_run(loop), WS_OK); /* returns when the server has freed itself */
+  uint64_t took = ws_loop_now(loop) - t0;
+  WS_CHECK_EQ_STR(r.log, "open,error,close:1006:0");
+  WS_CHECK_EQ_INT(r.err, WS_ERR_SHUTDOWN);
+  WS_CHECK_MSG(took >= 250 && took < 2000, "took %llu ms", (unsigned long long)took);
+  close(fd);
   ws_loop_free(loop);
 }
 

@@ -101,8 +101,8 @@ WS_TEST(close_every_payload_length) {
         const char *r = ws_conn_close_reason_received(h->c, &rl);
         WS_CHECK_EQ_MEM(r, rl, body + 2, len - 2);
         WS_CHECK(r[rl] == '\0');
-        /* The echo: the code, an empty reason. */
-        size_t wn = our_close(want, role, 1000, "", 0);
+        /* The echo: the code and the reason, as Python websockets and Node ws answer. */
+        size_t wn = our_close(want, role, 1000, (const char *)body + 2, len - 2);
         WS_CHECK_EQ_MEM(h->out, h->out_len, want, wn);
         ws_conn_eof(h->c);
         ws_conn_transport_closed(h->c, WS_OK, NULL);
@@ -195,7 +195,7 @@ WS_TEST(close_server_initiates) {
   WS_CHECK_EQ_INT(ws_conn_transport(s->c), WS_TRANSPORT_CLOSE);
   ws_conn_transport_closed(s->c, WS_OK, NULL);
   WS_CHECK_EQ_INT(ws_conn_ready_state(s->c), WS_CLOSED);
-  WS_CHECK_EQ_STR(s->log, "cf:1000:;close:1000:1:WS_OK;");
+  WS_CHECK_EQ_STR(s->log, "cf:1000:bye;close:1000:1:WS_OK;"); /* the client echoed "bye" */
   WS_CHECK_EQ_STR(c->log, "T:before;cf:1000:bye;close:1000:1:WS_OK;");
   WS_CHECK_EQ_INT(s->diag.initiator, WS_CLOSER_LOCAL);
   WS_CHECK_EQ_INT(c->diag.initiator, WS_CLOSER_REMOTE);
@@ -231,7 +231,7 @@ WS_TEST(close_client_initiates) {
       ws_conn_tick(c->c, 6000);
     WS_CHECK_EQ_INT(ws_conn_transport(c->c), WS_TRANSPORT_CLOSE);
     ws_conn_transport_closed(c->c, WS_OK, NULL);
-    WS_CHECK_EQ_STR(c->log, "cf:4000:;close:4000:1:WS_OK;");
+    WS_CHECK_EQ_STR(c->log, "cf:4000:app;close:4000:1:WS_OK;"); /* the server echoed "app" */
     WS_CHECK_EQ_INT(c->diag.initiator, WS_CLOSER_LOCAL);
     WS_CHECK_EQ_INT(c->diag.duration_ms, eof ? 4999 : 5000);
     /* The server: the client's EOF, or the close timeout, ends it; clean. */
@@ -288,8 +288,8 @@ WS_TEST(close_peer_initiates_echo) {
                     role == WS_ROLE_SERVER ? WS_TRANSPORT_SHUTDOWN : WS_TRANSPORT_KEEP);
     WS_CHECK_EQ_INT(ws_conn_close(h->c, 1000, "", 0), WS_OK); /* already closing: nothing */
     h_drain(h);
-    uint8_t want[16];
-    size_t wn = our_close(want, role, 1012, "", 0);
+    uint8_t want[32];
+    size_t wn = our_close(want, role, 1012, "restart", 7); /* code and reason echoed */
     WS_CHECK_EQ_MEM(h->out, h->out_len, want, wn);
     ws_conn_eof(h->c);
     ws_conn_transport_closed(h->c, WS_OK, NULL);

@@ -3,6 +3,7 @@
 #include "loop/sock.h"
 #include "wstest.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -80,23 +81,37 @@ static void check_order(ws_loop *l, void *ud) {
   fired_count++;
 }
 
-WS_TEST(heap_keeps_order_under_cancel) {
-  ws_loop *l = ws_loop_new(NULL);
+/* Set up from inside a turn, where ws_loop_now() is the same for every call, so each timer's
+ * deadline is exactly base + d. */
+typedef struct {
   due_slot slots[200];
+  int cleared;
+} heap_case;
+
+static void heap_setup(ws_loop *l, void *ud) {
+  heap_case *hc = ud;
   uint64_t ids[200];
   uint32_t x = 12345;
   uint64_t base = ws_loop_now(l);
   for (int i = 0; i < 200; i++) {
     x = x * 1103515245u + 12345u;
     uint32_t d = (x >> 16) % 40;
-    slots[i].due = base + d;
-    ids[i] = ws_loop_set_timeout(l, d, check_order, &slots[i]);
+    hc->slots[i].due = base + d;
+    ids[i] = ws_loop_set_timeout(l, d, check_order, &hc->slots[i]);
   }
   for (int i = 0; i < 200; i += 3)
-    WS_CHECK_EQ_INT(ws_loop_clear_timeout(l, ids[i]), WS_OK);
+    hc->cleared += ws_loop_clear_timeout(l, ids[i]) == WS_OK;
+}
+
+WS_TEST(heap_keeps_order_under_cancel) {
+  ws_loop *l = ws_loop_new(NULL);
+  static heap_case hc;
+  memset(&hc, 0, sizeof hc);
   last_fired = 0;
   fired_count = misordered = 0;
+  ws_loop_set_timeout(l, 0, heap_setup, &hc);
   WS_CHECK_EQ_INT(ws_loop_run(l), WS_OK);
+  WS_CHECK_EQ_INT(hc.cleared, 67);
   WS_CHECK_EQ_INT(fired_count, 200 - 67);
   WS_CHECK_EQ_INT(misordered, 0);
   ws_loop_free(l);
@@ -364,6 +379,74 @@ WS_TEST(reuse_port_lets_two_listeners_share_a_port) {
   close(a);
   if (b >= 0)
     close(b);
+}
+
+/* The time seen by I/O callbacks is the time they run at, not when epoll_wait began: after a
+ * 300 ms sleep, a 100 ms timer set from a callback must still wait 100 ms. */
+typedef struct {
+  uint64_t cb_at, cb_now, fired_at;
+} stale_state;
+
+static void stale_fired(ws_loop *l, void *ud) {
+  (void)l;
+  ((stale_state *)ud)->fired_at = ws__clock_ms();
+}
+
+static void stale_post(ws_loop *l, void *ud) {
+  stale_state *st = ud;
+  st->cb_at = ws__clock_ms();
+  st->cb_now = ws_loop_now(l);
+  ws_loop_set_timeout(l, 100, stale_fired, st);
+}
+
+static void *late_poster(void *arg) {
+  void **a = arg;
+  usleep(300000);
+  ws_loop_post(a[0], stale_post, a[1]);
+  return NULL;
+}
+
+WS_TEST(callbacks_see_the_time_after_the_wait) {
+  ws_loop *l = ws_loop_new(NULL);
+  stale_state st = {0, 0, 0};
+  uint64_t guard = ws_loop_set_timeout(l, 3000, keepalive, NULL);
+  void *args[2] = {l, &st};
+  pthread_t th;
+  pthread_create(&th, NULL, late_poster, args);
+  for (int i = 0; i < 100 && st.fired_at == 0; i++)
+    ws_loop_run_once(l, 50);
+  pthread_join(th, NULL);
+  WS_CHECK_MSG(st.cb_at - st.cb_now < 20, "callback saw a clock %llu ms old",
+               (unsigned long long)(st.cb_at - st.cb_now));
+  WS_CHECK_MSG(st.fired_at - st.cb_at >= 95, "100 ms timer fired after %llu ms",
+               (unsigned long long)(st.fired_at - st.cb_at));
+  ws_loop_clear_timeout(l, guard);
+  ws_loop_free(l);
+}
+
+/* Embedding: another loop polls ws_loop_fd() and calls ws_loop_run_once(loop, 0). */
+static void count_post(ws_loop *l, void *ud) {
+  (void)l;
+  (*(int *)ud)++;
+}
+
+WS_TEST(embedding_through_the_epoll_fd) {
+  ws_loop *l = ws_loop_new(NULL);
+  int ran = 0;
+  struct pollfd p = {ws_loop_fd(l), POLLIN, 0};
+  WS_CHECK_EQ_INT(poll(&p, 1, 0), 0); /* nothing to do yet */
+  WS_CHECK_EQ_INT(ws_loop_next_timeout(l), -1);
+  WS_CHECK_EQ_INT(ws_loop_post(l, count_post, &ran), WS_OK);
+  WS_CHECK_EQ_INT(poll(&p, 1, 1000), 1); /* the eventfd made the epoll fd readable */
+  WS_CHECK(ws_loop_run_once(l, 0) >= 0);
+  WS_CHECK_EQ_INT(ran, 1);
+  ws_loop_set_timeout(l, 30, count_post, &ran);
+  int t = ws_loop_next_timeout(l);
+  WS_CHECK_MSG(t > 0 && t <= 30, "next timeout %d", t);
+  WS_CHECK_EQ_INT(poll(&p, 1, t + 5), 0); /* timers do not wake the fd: the host loop waits t */
+  WS_CHECK_EQ_INT(ws_loop_run_once(l, 0), 0);
+  WS_CHECK_EQ_INT(ran, 2);
+  ws_loop_free(l);
 }
 
 int main(void) { return ws_test_main(); }

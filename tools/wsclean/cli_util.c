@@ -126,3 +126,11 @@ bool wscli_parse_size(const char *s, uint64_t *out) {
   *out = v * mul;
   return true;
 }
+
+size_t wscli_echo_queue_limit(uint64_t max_message, size_t current) {
+  const uint64_t slack = 1u << 20;
+  if (max_message > (SIZE_MAX - slack) / 2)
+    return SIZE_MAX;
+  uint64_t want = 2 * max_message + slack;
+  return want > current ? (size_t)want : current;
+}

@@ -14,5 +14,8 @@ void wscli_json_str(FILE *out, const char *s, size_t len);
 bool wscli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 /* Sizes like 16M, 1024, 64k (powers of 1024). */
 bool wscli_parse_size(const char *s, uint64_t *out);
+/* The send-queue cap an echoing endpoint needs: room for a message of the largest size it
+ * accepts plus what is still in flight (twice the limit + 1 MiB), never below `current`. */
+size_t wscli_echo_queue_limit(uint64_t max_message, size_t current);
 
 #endif

@@ -169,8 +169,11 @@ static void on_message(const ws_event *ev, void *ud) {
   if (c->echo) {
     int rc =
         binary ? ws_send_binary(c->ws, data, len) : ws_send_text(c->ws, (const char *)data, len);
-    if (rc != WS_OK)
+    if (rc != WS_OK) {
+      /* Never drop an echo silently: the conformance peer would wait forever. */
       fprintf(stderr, "wsclean connect: echo failed: %s\n", ws_strerror(rc));
+      ws_close_with(c->ws, WS_CLOSE_INTERNAL_ERROR, "echo failed: send queue full");
+    }
   }
 }
 
@@ -469,6 +472,9 @@ int ws_cmd_connect(int argc, char **argv) {
     return EXIT_NEVER_OPENED;
   }
   int err = 0;
+  if (c.echo) /* an echoing client must be able to queue the largest message it accepts */
+    oo.conn.send_queue_limit =
+        wscli_echo_queue_limit(oo.conn.max_message_size, oo.conn.send_queue_limit);
   c.ws = ws_open(c.loop, url, nprot ? protocols : NULL, nprot, &oo, &err);
   if (!c.ws) {
     /* What a browser throws from the constructor (SyntaxError): a bad URL or protocol list. */

@@ -523,11 +523,8 @@ int ws_cmd_serve(int argc, char **argv) {
     so.http_ud = sl;
     so.conn.max_message_size = o.max_message;
     so.conn.max_frame_size = o.max_message;
-    /* An echo server must be able to queue a message of the largest size it accepts, plus what
-     * is still in flight: twice the message limit, and never below the library's 16 MiB. */
-    if (o.max_message <= (SIZE_MAX - (1u << 20)) / 2 &&
-        2 * o.max_message + (1u << 20) > so.conn.send_queue_limit)
-      so.conn.send_queue_limit = (size_t)(2 * o.max_message + (1u << 20));
+    /* An echo server must be able to queue a message of the largest size it accepts. */
+    so.conn.send_queue_limit = wscli_echo_queue_limit(o.max_message, so.conn.send_queue_limit);
     so.conn.text_only = o.text_only;
     so.conn.binary_only = o.binary_only;
     so.conn.idle_timeout_ms = o.idle_timeout_ms;
