@@ -18,9 +18,15 @@
  *     reason, wasClean = the closing handshake completed and the connection was not failed;
  *     on_error fires just before it when the connection failed.
  *
- * Time: the core keeps the last time it was given (ws_conn_new, ws_conn_tick) and stamps
- * received data and ws_conn_close() with it, so a loop should call ws_conn_tick(c, now) once per
- * turn before ws_conn_recv (it is cheap). docs/conn.md has the whole contract, case by case.
+ * Time: the core has no clock. It keeps the last time it was given (ws_conn_new, ws_conn_tick)
+ * and stamps received data, ws_conn_send and ws_conn_close() with it. A caller driving a
+ * ws_conn directly MUST call ws_conn_tick(c, now) before every ws_conn_recv, ws_conn_eof,
+ * ws_conn_send, ws_conn_close and ws_conn_transport_closed that may come after time has passed
+ * (it is cheap; calling it once per loop turn before any of them is enough). Otherwise the
+ * deadlines these calls start count from a stale time: a close started after an hour without
+ * a tick gets a close timeout that is already an hour past and the connection is cut at the
+ * next tick (1006, WS_ERR_PROTO_CLOSE_TIMEOUT); idle timeouts and durations are wrong the same
+ * way. src/api does it in ws__socket_clock(). docs/conn.md has the whole contract, case by case.
  * Callbacks run inside ws_conn_recv (message, ping, pong, close frame) and
  * ws_conn_transport_closed (error, close); ws_conn_tick fires none. They may call any ws_conn_*
  * function except ws_conn_free and ws_conn_transport_closed, which are for on_close (free only)
@@ -147,7 +153,7 @@ WS_API long ws_conn_recv(ws_conn *c, uint8_t *in, size_t len);
  * error event: the connection was not failed); after it, it is the expected end (clean). */
 WS_API void ws_conn_eof(ws_conn *c);
 /* Advance time (a smaller now_ms than before is ignored): fires the close timeout, idle timeout
- * and keepalive. At the close timeout, ws_conn_transport() becomes CLOSE; if the peer never
+ * and keepalive. Call it before the other calls too, not only at deadlines (see Time above). At the close timeout, ws_conn_transport() becomes CLOSE; if the peer never
  * answered our close frame the CloseEvent is 1006 with WS_ERR_PROTO_CLOSE_TIMEOUT. */
 WS_API void ws_conn_tick(ws_conn *c, uint64_t now_ms);
 /* The next time ws_conn_tick must be called, or UINT64_MAX if no timer is running. */

@@ -116,6 +116,7 @@ WS_BEGIN_DECLS
   X(HANDSHAKE_REFUSED, -204, "the opening handshake was refused or invalid")                     \
   X(ABORTED, -205, "close() was called while connecting: the connection was failed")              \
   X(HANDLER_FAILED, -206, "the application's connection handler failed (closed with 1011)")      \
+  X(TERMINATED, -207, "ws_terminate() cut the connection without a closing handshake")            \
   /* permessage-deflate (-250..-299): src/proto/deflate */                                        \
   X(PMD_PARAMS, -250, "permessage-deflate parameters are invalid or not an answer to the offer "    \
                       "(RFC 7692 7.1)")                                                            \

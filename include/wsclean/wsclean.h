@@ -154,6 +154,39 @@ WS_API int ws_close(ws_socket *ws, uint16_t code, const char *reason);
  * reason; otherwise as ws_close. */
 WS_API int ws_close_with(ws_socket *ws, uint16_t code, const char *reason);
 
+/* terminate() (Node ws): cut the connection now, without a close frame. Like a TCP drop, the
+ * peer reports 1006 (wasClean false). Our side's events fire from the loop, never from inside
+ * the call: readyState is CLOSING at once, TCP is closed at the end of the current loop turn
+ * (after a server's 101 response still being written, so a connection handler may terminate),
+ * then "close" fires with code 1006 (or the code of a close frame already received), wasClean
+ * false and diag.error WS_ERR_TERMINATED, initiator LOCAL unless a close frame was exchanged.
+ * No "error" event: WHATWG fires "error" only when the connection is *failed* (a fault), and a
+ * deliberate local abort is not one (Node ws's terminate() emits only "close" too). Messages
+ * still queued are not written, input not yet delivered is dropped (no "message" follows);
+ * send/ping/close afterwards are ignored (WS_OK).
+ *   - CONNECTING: as ws_close while CONNECTING (error, then close 1006, WS_ERR_ABORTED: the
+ *     one way WHATWG aborts a connection that is not open yet);
+ *   - OPEN or CLOSING: as above (if the closing handshake had completed and only the TCP end
+ *     was awaited, the close event stays clean with the exchanged code);
+ *   - CLOSED or already terminating: nothing.
+ * Returns WS_OK, or WS_ERR_INVAL for NULL. */
+WS_API int ws_terminate(ws_socket *ws);
+
+/* pause()/resume() (Node ws): read-side backpressure. While paused nothing is read from the
+ * socket: no "message", no close frame, no EOF is seen (the kernel's receive buffer fills, then
+ * TCP flow control slows the peer). Writing and the timers go on: queued messages are sent, and
+ * the close timeout, the idle timeout and ws_terminate still end the connection (a paused
+ * socket that started a close will not see the answer, so it ends by its close timeout, 1006).
+ * The pause takes effect at the next read: the rest of the bytes already read (at most one
+ * 64 KiB read, or the frames that arrived with the handshake) are still delivered. ws_resume
+ * reads again from the next loop turn, including input TLS decrypted before the pause.
+ * Idempotent. WS_ERR_STATE while CONNECTING (there is no connection to pause yet: call it from
+ * the "open" event or a server's connection handler) and once CLOSED; WS_ERR_INVAL for NULL. */
+WS_API int ws_pause(ws_socket *ws);
+WS_API int ws_resume(ws_socket *ws);
+/* true between ws_pause and ws_resume. */
+WS_API bool ws_is_paused(const ws_socket *ws);
+
 /* readyState: WS_CONNECTING, WS_OPEN, WS_CLOSING, WS_CLOSED. */
 WS_API ws_ready_state ws_state(const ws_socket *ws);
 /* bufferedAmount: message bytes queued and not yet written (plus dropped-after-close bytes). */
@@ -223,7 +256,9 @@ typedef struct ws_server_options {
   size_t num_allowed_origins;
   uint32_t max_connections;      /* default 10000; a connection over the limit completes the
                                     handshake and is closed at once with 1013 Try Again Later */
-  uint32_t handshake_timeout_ms; /* default 10000: TLS + upgrade request, then cut */
+  uint32_t handshake_timeout_ms; /* default 30000: TLS + upgrade request (or a plain HTTP
+                                    request), then cut. Above Chromium's 10 s for unused
+                                    pre-opened sockets: see docs/api.md */
   /* Slow consumers: when a connection's unsent output stays above slow_consumer_bytes for
    * slow_consumer_ms, it is closed with 1008 Policy Violation (the peer does not read what it
    * asked for; reconnecting would not help, so not 1013) and the queue is dropped. Default

@@ -30,6 +30,7 @@ struct ws_socket {
   bool freeing;
   bool events_done;     /* the close event was dispatched (or must never be) */
   bool abort_pending;   /* ws_close while CONNECTING: fail at the next timer */
+  bool terminating;     /* ws_terminate: cut at the end of the turn, close event 1006 */
   ws_ready_state state; /* before a ws_conn exists; then the conn's */
   int fail_err;
   uint64_t handshake_deadline;

@@ -52,7 +52,13 @@ void ws_server_options_init(ws_server_options *o) {
   memset(o, 0, sizeof *o);
   o->size = sizeof *o;
   o->max_connections = 10000;
-  o->handshake_timeout_ms = 10000;
+  /* 30 s, not 10: Chromium keeps a pre-opened, unused socket for up to 10 s
+   * (net/socket/client_socket_pool.cc, unused idle socket timeout) and may hand it to a new
+   * WebSocket at that very moment; a server that cuts at 10 s races it and the page sees 1006
+   * (ERR_SOCKET_NOT_CONNECTED). Longer than that, Chromium closes its spare first. Peers: nginx
+   * client_header_timeout 60 s, Node's http server headersTimeout 60 s, Python websockets
+   * open_timeout 10 s. docs/api.md. */
+  o->handshake_timeout_ms = 30000;
   ws_conn_options_init(&o->conn, WS_ROLE_SERVER);
   ws_deflate_options_init(&o->deflate, WS_ROLE_SERVER);
 }
@@ -305,7 +311,7 @@ void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, s
       ws__socket_fire_open(ws);
     }
   }
-  if (!ws->freeing && rest_len > 0)
+  if (!ws->freeing && !ws->terminating && rest_len > 0)
     (void)ws_conn_recv(ws->conn, (uint8_t *)rest, rest_len);
   if (!ws->freeing)
     ws__flush_mark(ws->loop, &ws->flush);
@@ -441,7 +447,7 @@ int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
   const char *reason =
       code == WS_CLOSE_SERVICE_RESTART ? "server restarting" : "server shutting down";
   for (ws_socket *ws = srv->head; ws; ws = ws->next) {
-    if (ws->freeing)
+    if (ws->freeing || ws->terminating) /* ws_terminate: no frame goes out any more */
       continue;
     if (ws->phase == WS__PH_OPEN && ws->conn) {
       /* Queued after the messages already sent: they are delivered first. */

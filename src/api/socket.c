@@ -168,7 +168,6 @@ static void conn_error(ws_conn *c, void *ud, int err) {
 }
 
 static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
-  (void)c;
   ws_socket *ws = ud;
   if (ws->srv)
     ws__server_socket_closed(ws->srv, ws);
@@ -181,8 +180,16 @@ static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
   memset(&ce, 0, sizeof ce);
   size_t rl = 0;
   const char *reason = ws_close_event_reason(ev, &rl);
+  ws_close_diag diag = *ws_close_event_diag(ev);
+  if (ws->terminating && !ws_close_event_was_clean(ev) && !ws_conn_failed(c)) {
+    /* ws_terminate: a deliberate local abort, not a failure (no "error" event; see wsclean.h).
+     * The conn saw a plain end of transport; say who ended it and why. */
+    diag.error = WS_ERR_TERMINATED;
+    if (diag.initiator == WS_CLOSER_NONE)
+      diag.initiator = WS_CLOSER_LOCAL;
+  }
   ws__close_event_set(&ce.ev, ws_close_event_code(ev), reason, rl, ws_close_event_was_clean(ev),
-                      ws_close_event_diag(ev), now_ms(ws));
+                      &diag, now_ms(ws));
   ce.magic = EV_MAGIC;
   ce.ws = ws;
   (void)ws_event_target_dispatch(ws->target, &ce.ev.base);
@@ -276,9 +283,31 @@ void ws__socket_cut(ws_socket *ws, int err, const char *detail) {
     fail_before_open(ws, err, detail);
 }
 
+/* ws_terminate, at the end of the turn it was called in: a server's 101 still waiting goes out
+ * first (one attempt), so that a connection handler may terminate and the client still sees an
+ * open connection that then drops; frames queued by the conn are not written. TCP is closed
+ * (FIN, or RST when unread input waits: either way no close frame), then the close event. */
+static void terminate_now(ws_socket *ws) {
+  if (ws->sock.state == WS__SOCK_OPEN && ws->out_off < ws->out.len) {
+    ws_slice sl = {ws->out.data + ws->out_off, ws->out.len - ws->out_off};
+    (void)ws__sock_write(&ws->sock, &sl, 1);
+  }
+  ws__sock_close(&ws->sock);
+  ws__socket_clock(ws);
+  /* A plain end of transport for the conn: not a failure, so no "error" event; conn_close
+   * puts WS_ERR_TERMINATED in the diagnostics. */
+  ws_conn_transport_closed(ws->conn, WS_ERR_PROTO_EOF, "ws_terminate() cut the connection");
+}
+
 static void flush_cb(ws__flush *f) {
   ws_socket *ws = (ws_socket *)((char *)f - offsetof(ws_socket, flush));
-  if (ws->freeing || ws->sock.state != WS__SOCK_OPEN)
+  if (ws->freeing)
+    return;
+  if (ws->terminating && ws->conn) {
+    terminate_now(ws);
+    return;
+  }
+  if (ws->sock.state != WS__SOCK_OPEN)
     return;
   if (ws->phase != WS__PH_OPEN) {
     if (ws->out_off < ws->out.len) {
@@ -480,6 +509,8 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
       client_handshake_read(ws, data, len);
     return;
   case WS__PH_OPEN:
+    if (ws->terminating)
+      return; /* ws_terminate: nothing more is delivered before the close event */
     ws__socket_clock(ws);
     (void)ws_conn_recv(ws->conn, data, len);
     touch(ws);
@@ -657,7 +688,10 @@ int ws_on(ws_socket *ws, const char *type, ws_event_listener_cb cb, void *ud) {
 }
 
 ws_ready_state ws_state(const ws_socket *ws) {
-  return ws->conn ? ws_conn_ready_state(ws->conn) : ws->state;
+  if (!ws->conn)
+    return ws->state;
+  ws_ready_state st = ws_conn_ready_state(ws->conn);
+  return ws->terminating && st != WS_CLOSED ? WS_CLOSING : st;
 }
 
 static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
@@ -665,6 +699,8 @@ static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (!ws->conn)
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  if (ws->terminating)
+    return WS_OK; /* as after close(): the data is dropped */
   ws__socket_clock(ws);
   int rc = ws_conn_send(ws->conn, op, data, len);
   if (rc == WS_ERR_STATE)
@@ -689,6 +725,8 @@ int ws_ping(ws_socket *ws, const void *data, size_t len) {
     return WS_ERR_INVAL;
   if (!ws->conn)
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
+  if (ws->terminating)
+    return WS_OK;
   ws__socket_clock(ws);
   int rc = ws_conn_ping(ws->conn, data, len);
   touch(ws);
@@ -736,6 +774,41 @@ int ws_close_with(ws_socket *ws, uint16_t code, const char *reason) {
     return WS_ERR_INVALID_ACCESS;
   return close_common(ws, code, reason);
 }
+
+int ws_terminate(ws_socket *ws) {
+  if (!ws)
+    return WS_ERR_INVAL;
+  ws_ready_state st = ws_state(ws);
+  if (st == WS_CLOSED || ws->freeing)
+    return WS_OK;
+  if (st == WS_CONNECTING || !ws->conn)
+    return close_common(ws, 0, NULL); /* WHATWG close() while CONNECTING: fail it */
+  if (ws->terminating)
+    return WS_OK;
+  ws->terminating = true;
+  ws__flush_mark(ws->loop, &ws->flush); /* the cut and the events come at the end of the turn */
+  return WS_OK;
+}
+
+int ws_pause(ws_socket *ws) {
+  if (!ws)
+    return WS_ERR_INVAL;
+  if (!ws->conn || ws->freeing || ws_state(ws) == WS_CLOSED)
+    return WS_ERR_STATE;
+  ws__sock_pause_read(&ws->sock, true);
+  return WS_OK;
+}
+
+int ws_resume(ws_socket *ws) {
+  if (!ws)
+    return WS_ERR_INVAL;
+  if (!ws->conn || ws->freeing || ws_state(ws) == WS_CLOSED)
+    return WS_ERR_STATE;
+  ws__sock_pause_read(&ws->sock, false);
+  return WS_OK;
+}
+
+bool ws_is_paused(const ws_socket *ws) { return ws && ws->sock.rd_paused; }
 
 uint64_t ws_buffered_amount(const ws_socket *ws) {
   return ws && ws->conn ? ws_conn_buffered_amount(ws->conn) : 0;

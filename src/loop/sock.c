@@ -39,10 +39,14 @@ static void update_interest(ws__sock *s) {
   if (s->state == WS__SOCK_CONNECTING)
     want = WS__IO_WRITE;
   else {
-    if (!s->rd_eof)
+    if (!s->rd_eof && !s->rd_paused)
       want |= WS__IO_READ;
     if (s->write_blocked)
       want |= WS__IO_WRITE;
+  }
+  if (want == 0 && s->rd_paused) {
+    ws__io_stop(s->loop, &s->io); /* see ws__sock_pause_read: no EPOLLHUP spinning */
+    return;
   }
   if (!s->io.registered)
     (void)ws__io_start(s->loop, &s->io, s->io.fd, sock_io, want);
@@ -357,7 +361,8 @@ static void sock_io(ws__io *io, uint32_t ev) {
       update_interest(s);
       s->h->on_writable(s);
     }
-    if (s->state == WS__SOCK_OPEN && !s->rd_eof && (ev & (WS__IO_READ | WS__IO_HUP))) {
+    if (s->state == WS__SOCK_OPEN && !s->rd_eof && !s->rd_paused &&
+        (ev & (WS__IO_READ | WS__IO_HUP))) {
       if (s->ssl)
         read_tls(s);
       else
@@ -494,6 +499,20 @@ void ws__sock_shutdown_write(ws__sock *s) {
     (void)SSL_shutdown(s->ssl); /* our close_notify; the peer's comes with its FIN */
   }
   (void)shutdown(s->io.fd, SHUT_WR);
+}
+
+void ws__sock_pause_read(ws__sock *s, bool paused) {
+  if (s->rd_paused == paused)
+    return;
+  s->rd_paused = paused;
+  if (s->state != WS__SOCK_OPEN)
+    return;
+  update_interest(s);
+  /* Input may already be waiting: TLS records decrypted but not handed over (SSL_pending), or
+   * bytes that arrived while epoll was not watching. One read attempt next turn finds both
+   * (a plain recv that finds nothing just returns EAGAIN). */
+  if (!paused && !s->rd_eof)
+    ws__again_mark(s->loop, &s->io);
 }
 
 void ws__sock_close(ws__sock *s) {

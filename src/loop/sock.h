@@ -51,6 +51,7 @@ struct ws__sock {
   bool wr_shut;       /* FIN (and close_notify) sent */
   bool rd_eof;        /* the peer's FIN or close_notify seen */
   bool tls_server;
+  bool rd_paused;                     /* ws__sock_pause_read: no read interest, no on_read */
   struct addrinfo *ai_list, *ai_next; /* connect candidates, tried in order */
   char detail[WS__DETAIL_MAX];        /* text of the last failure (also the owner's) */
 };
@@ -70,6 +71,11 @@ int ws__sock_accept(ws__sock *s, int fd, SSL_CTX *tls);
 long ws__sock_write(ws__sock *s, const ws_slice *sl, int n);
 /* Send FIN (after a TLS close_notify); reading goes on until EOF. */
 void ws__sock_shutdown_write(ws__sock *s);
+/* Stop (paused true) or restart reading. While paused nothing is read, so neither on_read nor
+ * on_eof fires (the peer's bytes, FIN or RST wait in the kernel); writing goes on. With no write
+ * pending, the fd is taken out of epoll altogether, since a level-triggered EPOLLHUP/EPOLLERR
+ * would otherwise wake the loop at every turn until the pause ends. */
+void ws__sock_pause_read(ws__sock *s, bool paused);
 /* Close now (TLS: a best-effort close_notify first). Idempotent. No callback follows. */
 void ws__sock_close(ws__sock *s);
 

@@ -122,6 +122,20 @@ static int on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, vo
   return 0;
 }
 
+/* The pause test's server: three 100-byte messages at open, written in one TLS record. */
+static void three_small(const ws_event *ev, void *ud) {
+  (void)ud;
+  static const uint8_t block[100];
+  for (int i = 0; i < 3; i++)
+    ws_send_binary(ws_event_socket(ev), block, sizeof block);
+}
+
+static int on_conn_small(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req, (void)ud;
+  ws_on(ws, "open", three_small, NULL);
+  return 0;
+}
+
 static ws_server *tls_server(ws_loop *loop, const char *host) {
   ws_server_options o;
   ws_server_options_init(&o);
@@ -227,6 +241,49 @@ WS_TEST(untrusted_certificate_is_1015_with_openssl_text_and_insecure_skips_it) {
   WS_CHECK(ws_open(loop, url, NULL, 0, &o, &err) == NULL);
   WS_CHECK_EQ_INT(err, WS_ERR_TLS_CONFIG);
   ws_server_shutdown(srv2, 1001, 100);
+  finish(loop, srv);
+}
+
+/* ws_pause inside a message handler while OpenSSL still holds decrypted bytes (a 150-byte read
+ * buffer splits the one record), then ws_resume with nothing more on the socket: the held
+ * bytes must be read without waiting for epoll, which has nothing to report. */
+static void pause_first(const ws_event *ev, void *ud) {
+  int *msgs = ud;
+  if (++*msgs == 1)
+    WS_CHECK_EQ_INT(ws_pause(ws_event_socket(ev)), WS_OK);
+}
+
+WS_TEST(wss_resume_reads_what_tls_held_during_the_pause) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws__loop_set_rbuf_cap(loop, 150);
+  ws_server_options so;
+  ws_server_options_init(&so);
+  so.host = "127.0.0.1";
+  so.tls_cert_file = cert_path;
+  so.tls_key_file = key_path;
+  int err = 0;
+  ws_server *srv = ws_server_new(loop, &so, &err);
+  WS_CHECK_EQ_INT(err, WS_OK);
+  ws_server_route(srv, "*", NULL, 0, on_conn_small, NULL);
+  char url[96];
+  snprintf(url, sizeof url, "wss://127.0.0.1:%u/", ws_server_port(srv));
+  ws_open_options o;
+  ws_open_options_init(&o);
+  o.ca_file = cert_path;
+  int msgs = 0;
+  ws_socket *ws = ws_open(loop, url, NULL, 0, &o, NULL);
+  ws_on(ws, "message", pause_first, &msgs);
+  for (int i = 0; i < 300 && msgs == 0; i++)
+    ws_loop_run_once(loop, 10);
+  for (int i = 0; i < 10; i++) /* paused: nothing more arrives */
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(msgs, 1);
+  WS_CHECK(ws_is_paused(ws));
+  WS_CHECK_EQ_INT(ws_resume(ws), WS_OK);
+  for (int i = 0; i < 100 && msgs < 3; i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(msgs, 3);
+  ws_close(ws, 1000, NULL);
   finish(loop, srv);
 }
 

@@ -3,6 +3,7 @@
 #include "base/buf.h"
 #include "wsclean/errors.h"
 #include "wstest.h"
+#include "wstest_alloc.h"
 
 #include <stdlib.h>
 
@@ -30,31 +31,6 @@ WS_TEST(errors_numbers_are_unique) {
       WS_CHECK_MSG(nums[i] != nums[j], "duplicate error number %d", nums[i]);
 }
 
-/* An allocator that fails after `budget` successful calls, counting live blocks. */
-typedef struct {
-  int budget;
-  int live;
-} counting;
-static void *c_malloc(size_t n, void *ud) {
-  counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
-  c->live++;
-  return malloc(n);
-}
-static void *c_realloc(void *p, size_t n, void *ud) {
-  counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
-  if (!p)
-    c->live++;
-  return realloc(p, n);
-}
-static void c_free(void *p, void *ud) {
-  counting *c = ud;
-  c->live--;
-  free(p);
-}
 
 WS_TEST(buf_respects_its_maximum) {
   ws__buf b;
@@ -72,8 +48,8 @@ WS_TEST(buf_respects_its_maximum) {
 }
 
 WS_TEST(buf_allocation_failure_leaves_buffer_intact) {
-  counting c = {1, 0};
-  ws_allocator a = {c_malloc, c_realloc, c_free, &c};
+  ws_test_counting c = {1, 0};
+  ws_allocator a = ws_test_counting_allocator(&c);
   ws__buf b;
   ws__buf_init(&b, &a, 1 << 20);
   WS_CHECK_EQ_INT(ws__buf_append(&b, "abc", 3), WS_OK);

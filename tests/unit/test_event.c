@@ -4,36 +4,12 @@
 #include "base/event.h"
 #include "wsclean/errors.h"
 #include "wstest.h"
+#include "wstest_alloc.h"
 
 #include <stdlib.h>
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-/* An allocator that fails once `budget` calls have succeeded, counting live blocks. */
-typedef struct {
-  int budget;
-  int live;
-} counting;
-static void *c_malloc(size_t n, void *ud) {
-  counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
-  c->live++;
-  return malloc(n);
-}
-static void *c_realloc(void *p, size_t n, void *ud) {
-  counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
-  if (!p)
-    c->live++;
-  return realloc(p, n);
-}
-static void c_free(void *p, void *ud) {
-  counting *c = ud;
-  c->live--;
-  free(p);
-}
 
 /* Listeners record their name in ctx->log and may then run an action. */
 typedef struct ctx ctx;
@@ -574,8 +550,8 @@ static void free_target(node *self, const ws_event *ev) {
 }
 
 WS_TEST(freeing_the_target_from_a_listener_is_deferred) {
-  counting cnt = {1000, 0};
-  ws_allocator al = {c_malloc, c_realloc, c_free, &cnt};
+  ws_test_counting cnt = {1000, 0};
+  ws_allocator al = ws_test_counting_allocator(&cnt);
   ctx c = {0};
   c.t = ws_event_target_new(&al);
   node b = {&c, 'b', NULL, NULL, 0}, a = {&c, 'a', free_target, NULL, 0};
@@ -603,8 +579,8 @@ WS_TEST(a_target_holds_at_most_1024_entries) {
 }
 
 WS_TEST(allocation_failures_return_null_or_nomem_and_leak_nothing) {
-  counting c = {0, 0};
-  ws_allocator al = {c_malloc, c_realloc, c_free, &c};
+  ws_test_counting c = {0, 0};
+  ws_allocator al = ws_test_counting_allocator(&c);
   char big[200];
   memset(big, 'z', sizeof big - 1);
   big[sizeof big - 1] = '\0';

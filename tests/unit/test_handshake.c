@@ -2,6 +2,7 @@
  * tests/golden/handshake/ (set WS_UPDATE_GOLDEN=1 to rewrite them, then review the diff). */
 #include "wsclean/handshake.h"
 #include "wstest.h"
+#include "wstest_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -873,36 +874,12 @@ WS_TEST(client_and_server_agree) {
 
 /* ---- allocation failures --------------------------------------------------------------------- */
 
-typedef struct {
-  int budget;
-  int live;
-} counting;
-static void *c_malloc(size_t n, void *ud) {
-  counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
-  c->live++;
-  return malloc(n);
-}
-static void *c_realloc(void *p, size_t n, void *ud) {
-  counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
-  if (!p)
-    c->live++;
-  return realloc(p, n);
-}
-static void c_free(void *p, void *ud) {
-  counting *c = ud;
-  c->live--;
-  free(p);
-}
 
 WS_TEST(every_allocation_failure_is_reported_and_leaks_nothing) {
   bool client_done = false, server_done = false;
   for (int budget = 0; budget < 64 && !(client_done && server_done); budget++) {
-    counting c = {budget, 0};
-    ws_allocator a = {c_malloc, c_realloc, c_free, &c};
+    ws_test_counting c = {budget, 0};
+    ws_allocator a = ws_test_counting_allocator(&c);
     ws_client_handshake *h = ws_client_handshake_new(&a);
     if (h) {
       ws_client_handshake_options o;
@@ -925,7 +902,7 @@ WS_TEST(every_allocation_failure_is_reported_and_leaks_nothing) {
     }
     WS_CHECK_EQ_INT(c.live, 0);
 
-    c = (counting){budget, 0};
+    c = (ws_test_counting){budget, 0};
     ws_server_handshake_options so;
     ws_server_handshake_options_init(&so);
     so.protocols = server_protocols;

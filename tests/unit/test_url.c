@@ -1,6 +1,7 @@
 /* src/proto/url.c: WebSocket URLs as the WHATWG constructor reads them, and the protocol list. */
 #include "wsclean/handshake.h"
 #include "wstest.h"
+#include "wstest_alloc.h"
 
 #include <stdlib.h>
 
@@ -148,36 +149,11 @@ WS_TEST(bad_urls_name_what_is_wrong) {
   WS_CHECK(strstr(ws_strerror(WS_ERR_URL_PORT), "65535") != NULL);
 }
 
-/* An allocator that fails the Nth call. */
-typedef struct {
-  int budget;
-  int live;
-} counting;
-static void *c_malloc(size_t n, void *ud) {
-  counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
-  c->live++;
-  return malloc(n);
-}
-static void *c_realloc(void *p, size_t n, void *ud) {
-  counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
-  if (!p)
-    c->live++;
-  return realloc(p, n);
-}
-static void c_free(void *p, void *ud) {
-  counting *c = ud;
-  c->live--;
-  free(p);
-}
 
 WS_TEST(url_allocation_failures_leak_nothing) {
   for (int budget = 0; budget < 3; budget++) {
-    counting c = {budget, 0};
-    ws_allocator a = {c_malloc, c_realloc, c_free, &c};
+    ws_test_counting c = {budget, 0};
+    ws_allocator a = ws_test_counting_allocator(&c);
     ws_url u;
     int rc = ws_url_parse(&u, &a, "ws://h/x", 8);
     WS_CHECK_EQ_INT(rc, budget < 2 ? WS_ERR_NOMEM : WS_OK);

@@ -77,6 +77,9 @@ static void connect_usage(FILE *out) {
         "  --close-timeout MS  wait this long for the closing handshake (default 5000)\n"
         "  --max-message SIZE  largest message accepted (default 16M); over it: 1009\n"
         "  --no-close-on-eof   on EOF keep the connection open until the server closes it\n"
+        "  --deflate | --no-deflate   offer permessage-deflate (RFC 7692) or not (default: offer,\n"
+        "                      as browsers do); what the server accepted is the open event's\n"
+        "                      extensions\n"
         "\n"
         "Exit status: 0 closed cleanly with 1000; 1 the connection never opened; 2 usage;\n"
         "3 closed cleanly with another code (or none: 1005); 4 closed abnormally (wasClean\n"
@@ -398,6 +401,10 @@ int ws_cmd_connect(int argc, char **argv) {
       oo.insecure = true;
     } else if (!strcmp(a, "--no-close-on-eof")) {
       c.close_on_eof = false;
+    } else if (!strcmp(a, "--deflate")) {
+      oo.deflate.enabled = true;
+    } else if (!strcmp(a, "--no-deflate")) {
+      oo.deflate.enabled = false;
     } else if (a[0] == '-' && a[1] == '-') {
       if (!v) {
         fprintf(stderr, "wsclean connect: %s wants a value (see --help)\n", a);

@@ -84,8 +84,14 @@ static void report(probe *p, const char *id, const char *title, verdict v, const
   }
 }
 
+/* --timeout is how long a check waits for the server's reaction to what it sent; connecting
+ * (TCP, TLS, the upgrade) is not what is being judged, so it gets at least 5 s: a short
+ * --timeout on a busy machine must not turn every check into a connection failure. */
+#define PROBE_CONNECT_FLOOR_MS 5000
+
 static int open_conn(probe *p, char *err, size_t errlen) {
-  return rawws_open(p->w, &p->url, p->origin, p->timeout_ms, err, errlen);
+  int t = p->timeout_ms > PROBE_CONNECT_FLOOR_MS ? p->timeout_ms : PROBE_CONNECT_FLOOR_MS;
+  return rawws_open(p->w, &p->url, p->origin, t, err, errlen);
 }
 
 static int send_close(probe *p, bool with_code, uint16_t code, const void *reason, size_t rlen) {
@@ -444,7 +450,8 @@ static void usage(FILE *out) {
         "  --json          one JSON document: "
         "{\"url\",\"timeout_ms\",\"checks\":[{\"id\",\"title\",\n"
         "                  \"result\":\"pass|warn|fail|info\",\"expected\",\"got\"}],\"summary\"}\n"
-        "  --timeout MS    how long each check waits for the server (default 2000)\n"
+        "  --timeout MS    how long each check waits for the server (default 2000; connecting\n    "
+        "              gets at least 5000)\n"
         "  --origin ORIGIN send this Origin header\n"
         "  --ca FILE       wss://: verify the server with this PEM CA bundle (default: system)\n"
         "  --insecure      wss://: do not verify the server's certificate\n"

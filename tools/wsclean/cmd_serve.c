@@ -32,6 +32,7 @@ typedef struct serve_opts {
   unsigned threads;
   int verbosity; /* 0 quiet, 1 default, 2 verbose */
   int scenarios; /* -1 auto (on for loopback), 0 off, 1 on */
+  bool deflate;  /* accept permessage-deflate offers (default off, as the library's server) */
 } serve_opts;
 
 struct serve_loop;
@@ -44,6 +45,7 @@ typedef struct conn_rec {
   char target[512];
   char peer_origin[256];
   int scenario;
+  uint64_t timer;               /* /noclose: the pending cut (0: none) */
   struct conn_rec *prev, *next; /* the loop's list of open connections (for SIGHUP) */
 } conn_rec;
 
@@ -69,8 +71,14 @@ enum {
   SC_PROTOCOL,
   SC_BADUTF8,
   SC_TOOBIG,
-  SC_TEXTONLY
+  SC_TEXTONLY,
+  SC_DROP,
+  SC_NOCLOSE
 };
+
+/* /noclose: how long a connection that stopped reading is kept before it is cut. Longer than a
+ * client's usual close timeout (ours 5 s), so that the client's own timeout is what shows. */
+#define NOCLOSE_CUT_MS 10000u
 
 /* Scenario paths, their fixed close code (0: see below) and the reason sent. */
 static const struct {
@@ -90,6 +98,8 @@ static const struct {
     {"/badutf8", SC_BADUTF8, 1007, "invalid UTF-8 (demo)"},
     {"/toobig", SC_TOOBIG, 0, NULL},
     {"/text-only", SC_TEXTONLY, 0, NULL},
+    {"/drop", SC_DROP, 0, NULL},
+    {"/noclose", SC_NOCLOSE, 0, NULL},
 };
 
 static void serve_usage(FILE *out) {
@@ -114,8 +124,10 @@ static void serve_usage(FILE *out) {
       "  --quiet | --verbose  only the address line and errors | one log line per connection\n"
       "                       open/close: code, reason, wasClean, who closed, code sent, duration\n"
       "  --scenarios on|off   the scenario endpoints below (default: on for loopback only)\n"
+      "  --deflate | --no-deflate   accept permessage-deflate (RFC 7692) offers or not\n"
+      "                       (default: not, as the library's server default)\n"
       "\n"
-      "Scenario endpoints (the server ends the connection right after it opens):\n"
+      "Scenario endpoints (the server ends or breaks the connection right after it opens):\n"
       "  /close?code=C&reason=R  with close code C and reason R (any code valid on the wire)\n"
       "  /empty                  with a close frame without a body: the client reports 1005\n"
       "  /fail                   the handler fails: 1011\n"
@@ -123,6 +135,10 @@ static void serve_usage(FILE *out) {
       "  /protocol-error /badutf8               1002, 1007\n"
       "  /toobig                 echoes, but a message over 125 bytes is closed with 1009\n"
       "  /text-only              echoes text; a binary message is closed with 1003\n"
+      "  /drop                   TCP is cut right after open, without a close frame: 1006\n"
+      "  /noclose                the server stops reading right after open, so it never sees\n"
+      "                          nor answers a close frame: the client's close timeout ends it\n"
+      "                          (1006); the server cuts TCP after 10 s\n"
       "\n"
       "Signals: SIGINT/SIGTERM close every connection with 1001 Going Away and exit 0 once the\n"
       "closing handshakes are done (or the close timeout passed); SIGHUP closes every\n"
@@ -213,6 +229,8 @@ static void on_message(const ws_event *ev, void *ud) {
 
 static void on_close(const ws_event *ev, void *ud) {
   conn_rec *c = ud;
+  if (c->timer)
+    ws_loop_clear_timeout(c->sl->loop, c->timer);
   if (c->sl->o->verbosity >= 2)
     log_close(c, ws_event_as_close(ev));
   if (c->prev)
@@ -224,6 +242,14 @@ static void on_close(const ws_event *ev, void *ud) {
   ws__free(NULL, c);
 }
 
+/* /noclose: the connection never read again; end it without a close frame. */
+static void noclose_cut(ws_loop *loop, void *ud) {
+  (void)loop;
+  conn_rec *c = ud;
+  c->timer = 0;
+  ws_terminate(c->ws);
+}
+
 static void start_scenario(conn_rec *c, const ws_http_request *req) {
   for (size_t i = 0; i < sizeof(SCENARIOS) / sizeof(SCENARIOS[0]); i++) {
     if (strlen(SCENARIOS[i].path) != req->path_len ||
@@ -232,6 +258,11 @@ static void start_scenario(conn_rec *c, const ws_http_request *req) {
     c->scenario = SCENARIOS[i].id;
     if (SCENARIOS[i].code && SCENARIOS[i].id != SC_FAIL) {
       ws_close_with(c->ws, SCENARIOS[i].code, SCENARIOS[i].reason);
+    } else if (c->scenario == SC_DROP) {
+      ws_terminate(c->ws); /* the 101 goes out, then TCP is cut: the client sees 1006 */
+    } else if (c->scenario == SC_NOCLOSE) {
+      ws_pause(c->ws);
+      c->timer = ws_loop_set_timeout(c->sl->loop, NOCLOSE_CUT_MS, noclose_cut, c);
     } else if (c->scenario == SC_EMPTY) {
       ws_close(c->ws, 0, NULL); /* no code, no reason: an empty close frame (WHATWG close()) */
     } else if (c->scenario == SC_CLOSE) {
@@ -356,6 +387,11 @@ typedef struct serve_all {
 static void do_shutdown(ws_loop *loop, void *ud) {
   (void)loop;
   serve_loop *sl = ud;
+  /* A /noclose connection would not read the answer to our 1001: cut it rather than keep the
+   * exit waiting for the close timeout (its events come later in this turn). */
+  for (conn_rec *c = sl->conns; c; c = c->next)
+    if (c->scenario == SC_NOCLOSE)
+      ws_terminate(c->ws);
   if (sl->srv)
     ws_server_shutdown(sl->srv, WS_CLOSE_GOING_AWAY, sl->o->close_timeout_ms);
   sl->srv = NULL;
@@ -426,6 +462,10 @@ int ws_cmd_serve(int argc, char **argv) {
       o.verbosity = 0;
     } else if (!strcmp(a, "--verbose")) {
       o.verbosity = 2;
+    } else if (!strcmp(a, "--deflate")) {
+      o.deflate = true;
+    } else if (!strcmp(a, "--no-deflate")) {
+      o.deflate = false;
     } else if (!strcmp(a, "--text-only")) {
       o.text_only = true;
     } else if (!strcmp(a, "--binary-only")) {
@@ -529,6 +569,7 @@ int ws_cmd_serve(int argc, char **argv) {
     so.conn.binary_only = o.binary_only;
     so.conn.idle_timeout_ms = o.idle_timeout_ms;
     so.conn.close_timeout_ms = o.close_timeout_ms;
+    so.deflate.enabled = o.deflate;
     int err = 0;
     sl->srv = sl->loop ? ws_server_new(sl->loop, &so, &err) : NULL;
     if (!sl->srv || ws_server_route(sl->srv, "*", NULL, 0, on_connection, sl) != WS_OK) {

@@ -61,3 +61,34 @@ int ws_test_main(void) {
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
+
+/* ---- the shared fault-injecting allocator (wstest_alloc.h) ------------------------------- */
+#include "wstest_alloc.h"
+
+static void *counting_malloc(size_t n, void *ud) {
+  ws_test_counting *c = ud;
+  if (c->budget-- <= 0)
+    return NULL;
+  c->live++;
+  return malloc(n);
+}
+
+static void *counting_realloc(void *p, size_t n, void *ud) {
+  ws_test_counting *c = ud;
+  if (c->budget-- <= 0)
+    return NULL;
+  if (!p)
+    c->live++;
+  return realloc(p, n);
+}
+
+static void counting_free(void *p, void *ud) {
+  ws_test_counting *c = ud;
+  c->live--;
+  free(p);
+}
+
+ws_allocator ws_test_counting_allocator(ws_test_counting *c) {
+  ws_allocator a = {counting_malloc, counting_realloc, counting_free, c};
+  return a;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/python3
+"""Echo server on Python `websockets` (Debian python3-websockets): the harness's reference peer.
+
+    py_echo_server.py PORT
+Limits are raised as Autobahn asks of a peer under test (messages up to 64 MiB); no
+compression. Prints "listening PORT" once it accepts connections.
+"""
+import asyncio
+import sys
+
+import websockets
+
+
+async def echo(ws, path=None):
+    try:
+        async for message in ws:
+            await ws.send(message)
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def main(port):
+    async with websockets.serve(echo, "127.0.0.1", port, max_size=64 << 20, max_queue=None,
+                                compression=None, close_timeout=2, ping_interval=None):
+        print("listening %d" % port, flush=True)
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1])))
