@@ -935,6 +935,7 @@ def main():
     scale = int(os.environ.get("WS_HOSTILE_SCALE", "2000"))
     soak_s = float(os.environ.get("WS_SOAK_SECONDS", "5"))
     only = set(os.environ["WS_HOSTILE_ONLY"].split(",")) if os.environ.get("WS_HOSTILE_ONLY") else None
+    skip = set(os.environ.get("WS_HOSTILE_SKIP", "").split(",")) - {""}
     json_out = None
     i = 1
     while i < len(args):
@@ -984,7 +985,7 @@ def main():
     srv = Server(exe, extra=["--max-connections", str(scale + 2000)])
     try:
         for name, fn in attacks:
-            if only and name not in only:
+            if (only and name not in only) or name in skip:
                 continue
             print(f"[{name}]", flush=True)
             t0 = time.time()
