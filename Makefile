@@ -11,7 +11,7 @@ TEST_CC    := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(C
 FUZZ_SECONDS ?= 300
 CTEST_ARGS ?=
 
-.PHONY: all build build-cli run test deps deps-build fuzz bench format lint clean
+.PHONY: all build build-cli run test deps deps-build fuzz bench format lint clean coverage hostile soak
 
 all: build
 
@@ -46,6 +46,19 @@ fuzz: deps $(BUILD)/build.ninja
 	@cd $(BUILD) && cmake -DWS_FUZZ_SECONDS=$(FUZZ_SECONDS) . >/dev/null && \
 	  ctest --output-on-failure -R '^fuzz\.' ; rc=$$?; cmake -DWS_FUZZ_SECONDS=10 . >/dev/null; exit $$rc
 
+# Line coverage of src/proto (unit tests + fuzz corpus replay, gcc --coverage, build-cov/).
+coverage: deps
+	@scripts/coverage.sh build-cov
+
+# Hostile peers at full scale (10,000 slowloris connections) and a long soak (120 s).
+hostile: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cd $(BUILD) && WS_HOSTILE_SCALE=10000 ctest --output-on-failure -R '^hostile$$'
+soak: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cd $(BUILD) && WS_SOAK_SECONDS=120 WS_HOSTILE_ONLY=soak,lost.client_close,lost.SIGTERM,lost.SIGHUP \
+	  ctest --output-on-failure -R '^hostile$$'
+
 bench: deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
 	@bench/run.sh $(BUILD)
@@ -59,4 +72,4 @@ lint: $(BUILD)/build.ninja
 	  --suppress=missingIncludeSystem --inline-suppr -I include -I src --std=c11 src tools
 
 clean:
-	@rm -rf $(BUILD)
+	@rm -rf $(BUILD) build-cov
