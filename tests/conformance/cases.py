@@ -7,10 +7,9 @@ echo peer, so every valid message sent must come back unchanged (any fragmentati
 violation must make the peer fail the connection (RFC 6455 7.1.7) with the right code.
 
 A case is a function of the context (harness.Ctx). Sections 12/13 (permessage-deflate,
-RFC 7692) are not written yet; they will need the handshake to offer the extension (the
-client side passes extra request headers to wsraw.client_handshake) and a per-message
-transform in Ctx; nothing here assumes RSV1 is always a violation except sections 3 and 4,
-which run without an extension negotiated.
+RFC 7692) carry a `deflate` spec: what the harness offers as a client and asks for as a
+server (pmd.py); every other case runs without an extension, so RSV1 stays a violation in
+sections 3 and 4.
 """
 
 import wsraw
@@ -26,12 +25,12 @@ def case(cid, desc, timeout=3.0, informational=False):
     return reg
 
 
-def add(cid, desc, fn, timeout=3.0, informational=False):
-    _CASES.append(Case(cid, desc, fn, timeout, informational))
+def add(cid, desc, fn, timeout=3.0, informational=False, deflate=None):
+    _CASES.append(Case(cid, desc, fn, timeout, informational, deflate))
 
 
 def all_cases():
-    return [Case(c.id, c.desc, c.fn, c.timeout, c.informational) for c in _CASES]
+    return [Case(c.id, c.desc, c.fn, c.timeout, c.informational, c.deflate) for c in _CASES]
 
 
 def msg(op, payload):
@@ -886,3 +885,172 @@ add("10.1.2", "1 MiB binary message sent in 1 KiB fragments: reassembled and ech
     _frames_reported(OP_BINARY, bytes(range(256)) * 4096, frag=1024), timeout=5.0)
 add("10.1.3", "96 KiB of 3-byte characters in 7-byte fragments (splitting code points)",
     _frames_reported(OP_TEXT, "\u20ac".encode("utf-8") * 32768, frag=7), timeout=5.0)
+
+
+# ---- sections 12 and 13: permessage-deflate (RFC 7692) ------------------------------------
+# Autobahn's 12.x echoes batches of real-world-like messages of growing size with the
+# extension negotiated with default parameters; 13.x repeats that under other parameters.
+# Fewer messages per size (10) and sizes up to 256 KiB keep each section to a few seconds.
+# The harness sends every message compressed (RSV1, RFC 7692 6.1); the peer may answer
+# compressed or not; every echo must inflate, with the negotiated window and context
+# takeover, to the bytes sent.
+_WORDS = ("the of and to in is was that for on with as by at from this be have are not "
+          "socket frame message close deflate window server client browser event handshake "
+          "connection extension payload buffer context takeover compression literal "
+          "distance length huffman block tail octet mask opcode fragment continuation "
+          "caf\u00e9 na\u00efve \u20ac42 \u00fcber stra\u00dfe \u65e5\u672c 12 345 6789 "
+          "{\"id\": 17, \"ok\": true} <p>hello</p> 2026-11-21T21:30:00Z").split(" ")
+_CORPUS = {}
+
+
+def _corpus(kind):
+    """1.25 MiB of deterministic text (words, JSON, markup, some non-ASCII) or binary (an
+    8-bit 'image': gradients with noise), compressible the way real payloads are."""
+    if kind not in _CORPUS:
+        import random
+        rng = random.Random(7692)
+        n = 1280 << 10
+        if kind == "text":
+            out, size = [], 0
+            while size < n:
+                w = rng.choice(_WORDS) + (".\n" if rng.random() < 0.08 else " ")
+                out.append(w)
+                size += len(w.encode("utf-8"))
+            _CORPUS[kind] = "".join(out).encode("utf-8")
+        else:
+            # Rows of a horizontal gradient, each row shifted (bytes.translate keeps this
+            # fast), with a run of noise in every row.
+            base = bytes((x * 3 // 7) & 0xFF for x in range(512))
+            tables = [bytes((v + k) & 0xFF for v in range(256)) for k in range(256)]
+            rows = []
+            for r in range(n // 512):
+                row = bytearray(base.translate(tables[(r * 5 // 7) & 0xFF]))
+                at = rng.randrange(448)
+                row[at:at + 64] = rng.randbytes(64)
+                rows.append(bytes(row))
+            _CORPUS[kind] = b"".join(rows)
+    return _CORPUS[kind]
+
+
+def _deflate_payload(op, size, i):
+    """Message i of a batch: a different slice of the corpus, exactly `size` bytes."""
+    c = _corpus("text" if op == OP_TEXT else "binary")
+    off = (i * 99991) % (len(c) - size - 8)
+    p = c[off:off + size + 8]
+    if op == OP_TEXT:
+        # Cut on a character boundary and pad with spaces, so the text stays UTF-8.
+        t = p[:size].decode("utf-8", "ignore").encode("utf-8")
+        while t and (t[0] & 0xC0) == 0x80:
+            t = t[1:]
+        t = t[:size]
+        return t + b" " * (size - len(t))
+    return p[:size]
+
+
+def _deflate_batch(op, size, count=10, may_refuse=False):
+    """Send `count` compressed messages of `size` bytes in one write; expect every echo.
+
+    may_refuse: the parameters are legal but rarely supported (window bits 8, zlib cannot
+    deflate with it): a peer that declines the offer or fails the connection instead of
+    echoing is recorded (INFORMATIONAL), not judged. Bad data is still FAILED."""
+    def fn(ctx):
+        if ctx.codec is None:
+            ctx.unjudged = True  # the peer declined the offer: nothing to judge (Autobahn:
+            #                      "unimplemented"); the echo is still checked, uncompressed
+        msgs = [_deflate_payload(op, size, i) for i in range(count)]
+        t = ctx.ms()
+        frames = [ctx.send_message(op, m) for m in msgs]
+        ctx.timings["sent_ratio"] = round(sum(len(f) for f in frames) / (count * size), 3)
+        ctx.send(b"".join(frames), what="%d messages of %d bytes%s" % (
+            count, size, " (compressed)" if ctx.codec else ""))
+        compressed = 0
+        for i, m in enumerate(msgs):
+            ev = ctx.next_event()
+            while ev is not None and ev["type"] == "ping":
+                ev = ctx.next_event()
+            if may_refuse and i == 0 and ev is not None and ev["type"] in ("close", "eof"):
+                ctx.unjudged = True
+                ctx.info("refused", "the peer failed the connection with %s instead of "
+                         "echoing" % ctx.describe(ev))
+                if ev["type"] == "close":
+                    if not ctx.sent_close:
+                        ctx.send_close(b"" if ev["code"] is None else
+                                       ev["code"].to_bytes(2, "big"))
+                    ctx.finish_tcp()
+                else:
+                    ctx.conn.close()
+                return
+            if ev is None or ev["type"] != "message" or ev["opcode"] != op or \
+                    ev["payload"] != m:
+                ctx.fail("message %d of %d (%d bytes): got %s%s" % (
+                    i + 1, count, size, ctx.describe(ev),
+                    " with different bytes" if ev and ev["type"] == "message" else ""))
+            compressed += bool(ev.get("compressed"))
+        ctx.timings["roundtrip_ms"] = round(ctx.ms() - t, 1)
+        ctx.info("echoes_compressed", "%d/%d" % (compressed, count))
+        ctx.close()
+    return fn
+
+
+_PMD_SIZES = [16, 64, 256, 1 << 10, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10,
+              128 << 10, 256 << 10]
+
+
+def _size(n):
+    return "%d KiB" % (n >> 10) if n >= 1024 else "%d B" % n
+
+
+# Section 12: the default offer, as a browser makes it ("permessage-deflate;
+# client_max_window_bits"), and as a server: the plain acceptance "permessage-deflate".
+_DEFAULT = {"offers": [[("client_max_window_bits", None)]], "want": {}}
+for _j, _s in enumerate(_PMD_SIZES, 1):
+    add("12.1.%d" % _j, "deflate, default parameters: 10 text messages of %s in a batch"
+        % _size(_s), _deflate_batch(OP_TEXT, _s), timeout=5.0, deflate=_DEFAULT)
+    add("12.2.%d" % _j, "deflate, default parameters: 10 binary messages of %s in a batch"
+        % _size(_s), _deflate_batch(OP_BINARY, _s), timeout=5.0, deflate=_DEFAULT)
+
+# Section 13: other parameters. "offers" is the harness's Sec-WebSocket-Extensions as a
+# client (one list per offer, several offers in one header for 13.12); "want" is what the
+# harness answers as a server (client_max_window_bits only if the client offered it,
+# RFC 7692 7.1.2.2). may_refuse for window bits 8 (see _deflate_batch).
+_SNC, _CNC = ("server_no_context_takeover", None), ("client_no_context_takeover", None)
+_PMD_CONFIGS = [
+    ("server_no_context_takeover", [[_SNC, ("client_max_window_bits", None)]],
+     {"server_no_context_takeover": True}, False),
+    ("client_no_context_takeover", [[_CNC, ("client_max_window_bits", None)]],
+     {"client_no_context_takeover": True}, False),
+    ("both no_context_takeover", [[_SNC, _CNC]],
+     {"server_no_context_takeover": True, "client_no_context_takeover": True}, False),
+    ("server_max_window_bits=9", [[("server_max_window_bits", "9")]],
+     {"server_max_window_bits": 9}, False),
+    ("server_max_window_bits=15", [[("server_max_window_bits", "15")]],
+     {"server_max_window_bits": 15}, False),
+    ("client_max_window_bits=9", [[("client_max_window_bits", "9")]],
+     {"client_max_window_bits": 9}, False),
+    ("client_max_window_bits=15", [[("client_max_window_bits", "15")]],
+     {"client_max_window_bits": 15}, False),
+    ("both window bits 9, no context takeover",
+     [[_SNC, _CNC, ("server_max_window_bits", "9"), ("client_max_window_bits", "9")]],
+     {"server_no_context_takeover": True, "client_no_context_takeover": True,
+      "server_max_window_bits": 9, "client_max_window_bits": 9}, False),
+    ("server_max_window_bits=8", [[("server_max_window_bits", "8")]],
+     {"server_max_window_bits": 8}, True),
+    ("client_max_window_bits=8", [[("client_max_window_bits", "8")]],
+     {"client_max_window_bits": 8}, True),
+    ("server_max_window_bits=8 with no_context_takeover both ways",
+     [[_SNC, _CNC, ("server_max_window_bits", "8")]],
+     {"server_no_context_takeover": True, "client_no_context_takeover": True,
+      "server_max_window_bits": 8}, True),
+    ("three offers in one header (8+no takeover / 10 / default); as a server: "
+     "client_max_window_bits=10, server_no_context_takeover",
+     [[("server_max_window_bits", "8"), _SNC], [("server_max_window_bits", "10"),
+                                                ("client_max_window_bits", None)], []],
+     {"server_no_context_takeover": True, "client_max_window_bits": 10}, False),
+]
+_PMD13_MSGS = [(OP_TEXT, 64), (OP_BINARY, 4 << 10), (OP_TEXT, 64 << 10), (OP_BINARY, 256 << 10)]
+for _j, (_name, _offers, _want, _refuse) in enumerate(_PMD_CONFIGS, 1):
+    for _k, (_op, _s) in enumerate(_PMD13_MSGS, 1):
+        add("13.%d.%d" % (_j, _k), "deflate, %s: 10 %s messages of %s" % (
+            _name, "text" if _op == OP_TEXT else "binary", _size(_s)),
+            _deflate_batch(_op, _s, may_refuse=_refuse), timeout=5.0,
+            deflate={"offers": _offers, "want": _want, "may_refuse": _refuse})

@@ -32,9 +32,11 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import pmd  # noqa: E402
 import wsraw  # noqa: E402
 from wsraw import (OP_BINARY, OP_CLOSE, OP_CONT, OP_NAMES, OP_PING, OP_PONG,  # noqa: E402
                    OP_TEXT, Timeout, now)
@@ -88,6 +90,14 @@ class Ctx:
         self.tcp_closed_by = None   # "peer" or "harness"
         self.last_send_at = self.t0
         self.informational = {}
+        # permessage-deflate (RFC 7692), set by run_case when the handshake negotiated it.
+        self.pmd = None             # pmd.Params
+        self.codec = None           # pmd.Codec
+        self.msg_compressed = False
+        self.unjudged = False       # a case may turn its verdict into INFORMATIONAL
+
+    def limit(self):
+        return wsraw.MAX_INBOUND
 
     # -- verdict -------------------------------------------------------------------------
     def degrade(self, verdict, note):
@@ -145,6 +155,13 @@ class Ctx:
                                   " rsv=%d" % rsv if rsv else "", len(payload))
         return self.send(self.frame(opcode, payload, fin, rsv), chop, delay, what)
 
+    def send_message(self, opcode, payload, compress=True):
+        """One data message in one frame; compressed with RSV1 set when permessage-deflate
+        was negotiated and `compress` (RFC 7692 6.1: RSV1 on the first frame only)."""
+        if self.codec is not None and compress:
+            return self.frame(opcode, self.codec.compress(payload), True, 4)
+        return self.frame(opcode, payload)
+
     def send_close(self, payload=b"", code=None, reason=b""):
         if code is not None:
             payload = code.to_bytes(2, "big") + reason
@@ -186,7 +203,14 @@ class Ctx:
         if self.role == "server" and not f.masked:
             self.fail("client sent an unmasked frame (RFC 6455 5.1, 5.3)")
         if f.rsv:
-            self.fail("peer set RSV bits %d without an extension (RFC 6455 5.2)" % f.rsv)
+            # RFC 7692 6.1: with permessage-deflate, RSV1 (rsv=4) marks the first frame of a
+            # compressed data message; on a control or continuation frame it is an error.
+            if self.codec is None:
+                self.fail("peer set RSV bits %d without an extension (RFC 6455 5.2)" % f.rsv)
+            if f.rsv != 4 or f.opcode not in (OP_TEXT, OP_BINARY):
+                self.fail("peer set RSV bits %d on a %s frame with permessage-deflate "
+                          "(RFC 7692 6.1: RSV1 only on the first frame of a data message)"
+                          % (f.rsv, name))
         if f.opcode not in OP_NAMES:
             self.fail("peer sent reserved opcode %d (RFC 6455 5.2)" % f.opcode)
         if self.peer_close is not None:
@@ -216,6 +240,7 @@ class Ctx:
             self.msg_op = f.opcode
             self.msg_parts = []
             self.msg_frames = 0
+            self.msg_compressed = bool(f.rsv & 4)
         self.msg_parts.append(f.payload)
         self.msg_frames += 1
         if not f.fin:
@@ -223,12 +248,21 @@ class Ctx:
         payload = b"".join(self.msg_parts)
         op, frames = self.msg_op, self.msg_frames
         self.msg_op, self.msg_parts = None, []
+        compressed = self.msg_compressed
+        if compressed:
+            try:
+                payload = self.codec.inflate(payload, self.limit())
+            except (zlib.error, ValueError) as e:
+                self.fail("compressed %s message of %d bytes does not inflate with the "
+                          "negotiated parameters (%s): %s (RFC 7692 7.2.2, 8.1)" % (
+                              OP_NAMES[op], len(payload), self.pmd.describe(), e))
         if op == OP_TEXT:
             try:
                 payload.decode("utf-8")
             except UnicodeDecodeError:
                 self.fail("peer sent a text message that is not UTF-8 (RFC 6455 5.6, 8.1)")
-        return {"type": "message", "opcode": op, "payload": payload, "frames": frames, "at": t}
+        return {"type": "message", "opcode": op, "payload": payload, "frames": frames, "at": t,
+                "compressed": compressed}
 
     def _close_event(self, payload, t):
         ev = {"type": "close", "code": None, "reason": b"", "at": t, "raw": payload}
@@ -454,21 +488,32 @@ class Ctx:
 
 
 class Case:
-    __slots__ = ("id", "desc", "fn", "timeout", "informational")
+    __slots__ = ("id", "desc", "fn", "timeout", "informational", "deflate")
 
-    def __init__(self, cid, desc, fn, timeout=3.0, informational=False):
+    def __init__(self, cid, desc, fn, timeout=3.0, informational=False, deflate=None):
         self.id, self.desc, self.fn = cid, desc, fn
         self.timeout, self.informational = timeout, informational
+        # permessage-deflate: {"offers": [[(param, value or None), ...], ...], "want": {...}}:
+        # what the harness offers as a client, and what it asks for as a server.
+        self.deflate = deflate
 
     @property
     def section(self):
         return self.id.split(".")[0]
 
 
-def run_case(case, conn, role, opts):
+def run_case(case, conn, role, opts, negotiated=None, ext_problem=None):
     ctx = Ctx(conn, role, case.timeout, opts.close_wait, opts.fast_wait)
     t0 = now()
+    if negotiated is not None:
+        ctx.pmd = negotiated
+        ctx.codec = pmd.Codec(negotiated, role)
+        ctx.info("deflate", negotiated.describe() or "permessage-deflate")
+    elif case.deflate is not None:
+        ctx.info("deflate", "declined")
     try:
+        if ext_problem:
+            ctx.fail(ext_problem)
         case.fn(ctx)
         # A case that returns without finishing must not leave a connection behind.
         if not conn.closed:
@@ -480,7 +525,7 @@ def run_case(case, conn, role, opts):
     finally:
         conn.close()
     verdict = [OK, NON_STRICT, FAILED][ctx.level]
-    if case.informational and verdict != FAILED:
+    if (case.informational or ctx.unjudged) and verdict != FAILED:
         verdict = INFORMATIONAL
     pc = ctx.peer_close
     if verdict == OK and not opts.full_trace:
@@ -537,14 +582,29 @@ def run_client_mode(cases, opts):
             report_progress(opts, results[-1])
             continue
         conn = wsraw.Conn(sock)
+        offers = case.deflate["offers"] if case.deflate else []
+        extra = ["Sec-WebSocket-Extensions: " + ", ".join(pmd.format_offer(o) for o in offers)] \
+            if offers else []
         try:
-            wsraw.client_handshake(conn, host_header, path, now() + opts.connect_timeout)
+            headers = wsraw.client_handshake(conn, host_header, path,
+                                             now() + opts.connect_timeout, extra)
         except (Timeout, ConnectionError, ValueError) as e:
             conn.close()
             results.append(failed_setup(case, "opening handshake: %s" % (e or "timeout"), t0))
+            if case.deflate and case.deflate.get("may_refuse"):
+                # A server may refuse any handshake (RFC 6455 4.2.2); for the rarely supported
+                # parameters (window bits 8) that is recorded, not judged.
+                r = results[-1]
+                r["verdict"], r["notes"] = INFORMATIONAL, []
+                r["info"]["refused"] = "opening handshake: %s" % (e or "timeout")
             report_progress(opts, results[-1])
             continue
-        r = run_case(case, conn, "client", opts)
+        # RFC 6455 4.1 / RFC 7692 5.1: a client fails the connection on an extension answer
+        # it did not offer or on invalid parameters.
+        negotiated, problem = pmd.check_response(offers, headers.get("sec-websocket-extensions"))
+        if problem:
+            problem = "server's Sec-WebSocket-Extensions answer: %s" % problem
+        r = run_case(case, conn, "client", opts, negotiated, problem)
         r["duration_ms"] = round((now() - t0) * 1000.0, 1)
         results.append(r)
         report_progress(opts, r)
@@ -641,15 +701,29 @@ def _serve_one(lsock, case, port, opts, t0, proc):
                 return failed_setup(case, "the client under test did not connect within "
                                     "%.1f s" % opts.connect_timeout, t0)
     conn = wsraw.Conn(sock)
+    chosen = []
+
+    def answer(headers):
+        if not case.deflate:
+            return None
+        offer = headers.get("sec-websocket-extensions")
+        header, params = pmd.choose_answer(offer, case.deflate.get("want", {}))
+        chosen.append((offer, params))
+        return header
+
     try:
-        path, _headers = wsraw.server_handshake(conn, now() + opts.connect_timeout)
+        path, _headers = wsraw.server_handshake(conn, now() + opts.connect_timeout, answer)
     except (Timeout, ConnectionError, ValueError) as e:
         conn.close()
         return failed_setup(case, "opening handshake: %s" % (e or "timeout"), t0)
     if path != "/case/%s" % case.id:
         conn.close()
         return failed_setup(case, "client asked for %r, not /case/%s" % (path, case.id), t0)
-    return run_case(case, conn, "server", opts)
+    negotiated = chosen[0][1] if chosen else None
+    r = run_case(case, conn, "server", opts, negotiated)
+    if chosen:
+        r["info"]["client_offer"] = chosen[0][0]
+    return r
 
 
 def report_progress(opts, r):

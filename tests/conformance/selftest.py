@@ -3,7 +3,8 @@
 
 Checks wsraw against RFC 6455 facts (the 4.2.2 Sec-WebSocket-Accept example, the 5.7
 example frames, every length-encoding boundary, masking, partial input) and the case table
-(unique ids, every required section present, UTF-8 labels agree with a strict decoder).
+(unique ids, every required section present, UTF-8 labels agree with a strict decoder), and
+the permessage-deflate codec and negotiation checks (pmd.py) against RFC 7692.
 Exit 0 on success, 1 with a list of failures.
 """
 import os
@@ -12,6 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cases  # noqa: E402
+import pmd  # noqa: E402
 import wsraw  # noqa: E402
 
 failures = []
@@ -71,11 +73,78 @@ try:
 except ValueError:
     pass
 
+# permessage-deflate (pmd.py). RFC 7692 7.2.3.1/7.2.3.2: "Hello" compressed, then the same
+# again with the shared window; without context takeover the second message cannot inflate.
+def _codec(role="client", **kw):
+    return pmd.Codec(pmd.Params(**kw), role)
+
+
+c = _codec()
+check(c.compress(b"Hello") == bytes.fromhex("f248cdc9c90700"), "RFC 7692 7.2.3.1 Hello")
+d = _codec("server")
+check(d.inflate(bytes.fromhex("f248cdc9c90700"), 100) == b"Hello", "inflate 7.2.3.1")
+check(d.inflate(bytes.fromhex("f20011000000"[:10]), 100) == b"Hello",
+      "inflate 7.2.3.2 (context takeover)")
+d = _codec("server", client_no_ctx=True)
+d.inflate(bytes.fromhex("f248cdc9c90700"), 100)
+try:
+    d.inflate(bytes.fromhex("f200110000"), 100)
+    check(False, "a back-reference into the previous message inflated without takeover")
+except Exception:
+    pass
+# The inflater's window is the negotiated one: distances over 2^bits fail (RFC 7692 8.1.2).
+far = os.urandom(600) + b"x" * 10 + os.urandom(600)
+far = far + far
+big = _codec("client", client_bits=15).compress(far)
+for bits, ok in ((15, True), (11, True), (9, False), (8, False)):
+    try:
+        got = _codec("server", client_bits=bits).inflate(big, 1 << 20) == far
+    except Exception:
+        got = False
+    check(got == ok, "inflate with a %d-bit window: %s expected" % (bits, ok))
+for bits in (8, 9):  # our own compressor stays within the negotiated window
+    out = _codec("client", client_bits=bits).compress(far)
+    check(_codec("server", client_bits=bits).inflate(out, 1 << 20) == far,
+          "compress within a %d-bit window" % bits)
+try:
+    _codec("server").inflate(b"\x00" * 10, 4)
+    check(False, "inflate limit not enforced")
+except Exception:
+    pass
+# Negotiation (RFC 7692 7.1): what a client must refuse, what it may accept.
+_o = [[("client_max_window_bits", None)]]
+for answer, valid in (("permessage-deflate", True),
+                      ("permessage-deflate; client_max_window_bits=10", True),
+                      ("permessage-deflate; server_max_window_bits=9", True),
+                      ("permessage-deflate; server_max_window_bits=7", False),
+                      ("permessage-deflate; client_max_window_bits", False),
+                      ("permessage-deflate; x=1", False),
+                      ("permessage-deflate; server_no_context_takeover; "
+                       "server_no_context_takeover", False),
+                      ("permessage-deflate, permessage-deflate", False),
+                      ("x-webkit-deflate-frame", False)):
+    p, why = pmd.check_response(_o, answer)
+    check((p is not None) == valid and (why is None) == valid, "answer %r" % answer)
+check(pmd.check_response([], "permessage-deflate")[1] is not None, "answer without an offer")
+check(pmd.check_response([[("server_max_window_bits", "9")]],
+                         "permessage-deflate; server_max_window_bits=10")[1] is not None,
+      "server_max_window_bits above the offer")
+check(pmd.check_response([[("server_no_context_takeover", None)]],
+                         "permessage-deflate")[1] is not None, "dropped server_no_context_takeover")
+h, p = pmd.choose_answer("permessage-deflate; client_max_window_bits",
+                         {"client_max_window_bits": 8, "server_no_context_takeover": True})
+check(h == "permessage-deflate; server_no_context_takeover; client_max_window_bits=8" and
+      p.client_bits == 8 and p.server_no_ctx, "server answer %r" % h)
+h, p = pmd.choose_answer("permessage-deflate", {"client_max_window_bits": 8})
+check(h == "permessage-deflate" and p.client_bits == 15,
+      "client_max_window_bits answered without an offer: %r" % h)
+check(pmd.choose_answer("foo, permessage-deflate; bad", {}) == (None, None), "bad offers")
+
 # The case table.
 ids = [c.id for c in cases.all_cases()]
 check(len(ids) == len(set(ids)), "duplicate case ids")
 sections = {i.split(".")[0] for i in ids}
-for s in ("1", "2", "3", "4", "5", "6", "7", "9", "10"):
+for s in ("1", "2", "3", "4", "5", "6", "7", "9", "10", "12", "13"):
     check(s in sections, "section %s missing" % s)
 for bad in cases.self_check():
     check(False, "UTF-8 label disagrees with the strict decoder: %s" % bad)

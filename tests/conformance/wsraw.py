@@ -262,8 +262,10 @@ def client_handshake(conn, host_header, path, deadline, extra_headers=()):
     return headers
 
 
-def server_handshake(conn, deadline):
-    """RFC 6455 4.2 from the server side. Returns (path, request headers); raises on failure."""
+def server_handshake(conn, deadline, extensions=None):
+    """RFC 6455 4.2 from the server side. Returns (path, request headers); raises on failure.
+
+    extensions(request headers) -> a Sec-WebSocket-Extensions answer or None (none sent)."""
     start, headers = parse_http_head(read_http_head(conn, deadline))
     parts = start.split(" ")
     if len(parts) != 3 or parts[0] != "GET":
@@ -285,8 +287,11 @@ def server_handshake(conn, deadline):
         conn.send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                   deadline)
         raise ConnectionError("bad opening handshake: " + "; ".join(problems))
+    ext = extensions(headers) if extensions else None
     resp = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Accept: %s\r\n\r\n" % accept_key(key.encode()).decode())
+            "Sec-WebSocket-Accept: %s\r\n%s\r\n" % (
+                accept_key(key.encode()).decode(),
+                "Sec-WebSocket-Extensions: %s\r\n" % ext if ext else ""))
     if not conn.send(resp.encode("latin-1"), deadline):
         raise ConnectionError("send of the handshake response failed")
     return parts[1], headers

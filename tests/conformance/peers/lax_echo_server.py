@@ -4,7 +4,8 @@
     lax_echo_server.py PORT
 It echoes every frame as it comes (no RSV, opcode, length, fragmentation, UTF-8 or close-code
 checks), answers pings and closes; after the closing handshake it closes TCP at once, except
-on the path /keep-open where it never does. The self-test expects FAILED on the cases that
+on the path /keep-open where it never does. It accepts any permessage-deflate offer without
+compressing anything itself (see accept_any_deflate). The self-test expects FAILED on the cases that
 exercise each missing check.
 """
 import os
@@ -17,10 +18,27 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import wsraw  # noqa: E402
 
 
+def accept_any_deflate(headers):
+    """Accepts the client's first permessage-deflate offer as it stands, then echoes the
+    client's compressed frames verbatim: right with the default parameters, wrong as soon as
+    the offer asks for server_no_context_takeover or a smaller server window (sections 12/13
+    must then be FAILED)."""
+    first = headers.get("sec-websocket-extensions", "").split(",")[0]
+    params = [p.strip() for p in first.split(";")]
+    if params[0] != "permessage-deflate":
+        return None
+    return "; ".join(p for p in params if p != "client_max_window_bits")
+
+
 def serve_one(sock):
     conn = wsraw.Conn(sock)
     try:
-        path, _ = wsraw.server_handshake(conn, time.monotonic() + 5)
+        answered = []
+        path, _ = wsraw.server_handshake(
+            conn, time.monotonic() + 5, lambda h: answered.append(accept_any_deflate(h)) or
+            answered[-1])
+        # With the extension on, RSV1 (the compressed flag) goes back with the frame.
+        keep_rsv = 4 if answered and answered[0] else 0
         end = time.monotonic() + 30
         while time.monotonic() < end and not conn.eof:
             conn.wait_readable(end)
@@ -33,7 +51,7 @@ def serve_one(sock):
                 op = wsraw.OP_PONG if f.opcode == wsraw.OP_PING else f.opcode
                 if f.opcode == wsraw.OP_PONG:
                     continue
-                conn.send(wsraw.encode_frame(op, f.payload, fin=f.fin), end)
+                conn.send(wsraw.encode_frame(op, f.payload, fin=f.fin, rsv=f.rsv & keep_rsv), end)
                 if f.opcode == wsraw.OP_CLOSE:
                     if path != "/keep-open":
                         conn.close()

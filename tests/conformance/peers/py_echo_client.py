@@ -11,7 +11,7 @@ import websockets
 
 async def main(url):
     try:
-        async with websockets.connect(url, max_size=64 << 20, max_queue=None, compression=None,
+        async with websockets.connect(url, max_size=64 << 20, max_queue=None, compression="deflate",
                                       close_timeout=2, ping_interval=None) as ws:
             async for message in ws:
                 await ws.send(message)

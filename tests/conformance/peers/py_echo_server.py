@@ -2,8 +2,10 @@
 """Echo server on Python `websockets` (Debian python3-websockets): the harness's reference peer.
 
     py_echo_server.py PORT
-Limits are raised as Autobahn asks of a peer under test (messages up to 64 MiB); no
-compression. Prints "listening PORT" once it accepts connections.
+Limits are raised as Autobahn asks of a peer under test (messages up to 64 MiB);
+permessage-deflate with the library's defaults (sections 12/13; websockets enables it on
+servers too, with 12-bit windows). Nothing else changes without an offer. Prints "listening PORT" once it accepts
+connections.
 """
 import asyncio
 import sys
@@ -21,7 +23,7 @@ async def echo(ws, path=None):
 
 async def main(port):
     async with websockets.serve(echo, "127.0.0.1", port, max_size=64 << 20, max_queue=None,
-                                compression=None, close_timeout=2, ping_interval=None):
+                                compression="deflate", close_timeout=2, ping_interval=None):
         print("listening %d" % port, flush=True)
         await asyncio.Future()
 
