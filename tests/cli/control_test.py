@@ -4,81 +4,20 @@
 (Debian python3-websockets, when importable) negotiates permessage-deflate with serve --deflate.
 usage: control_test.py WSCLEAN_BINARY        exit 77 (skipped) while `wsclean serve` is absent."""
 import asyncio
-import atexit
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
 import time
 
-WSCLEAN = sys.argv[1]
-results = []
-started = []
+from clitest import WSCLEAN, Tool, check, close_of, finish, started
 
 
-@atexit.register
-def _cleanup():
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-
-
-def check(cond, desc, detail=""):
-    results.append(bool(cond))
-    print(f"{'ok' if cond else 'not ok'} {len(results)} - {desc}")
-    if not cond and detail:
-        print(f"  # {str(detail)[:800]}")
-
-
-class Serve:
-    """`wsclean serve --port 0 --verbose ...`, its stderr log collected."""
+class Serve(Tool):
+    """`wsclean serve --port 0 --verbose ...`, its stderr log collected; .base is ws://host:port."""
 
     def __init__(self, *args):
-        self.p = subprocess.Popen([WSCLEAN, "serve", "--port", "0", "--verbose", *args],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        started.append(self.p)
-        os.set_blocking(self.p.stdout.fileno(), False)
-        os.set_blocking(self.p.stderr.fileno(), False)
-        self.out, self.err = "", ""
-        end = time.time() + 5
-        while time.time() < end:
-            self.poll()
-            m = re.search(r"ws://127\.0\.0\.1:(\d+)/", self.out)
-            if m:
-                self.base = f"ws://127.0.0.1:{m.group(1)}"
-                return
-            time.sleep(0.02)
-        raise RuntimeError(f"serve printed no URL: {self.out} {self.err}")
-
-    def poll(self):
-        for stream, name in ((self.p.stdout, "out"), (self.p.stderr, "err")):
-            try:
-                chunk = stream.read()
-            except (BlockingIOError, TypeError):
-                chunk = None
-            if chunk:
-                setattr(self, name, getattr(self, name) + chunk)
-
-    def log_close(self, tag, wait=3.0):
-        end = time.time() + wait
-        while time.time() < end:
-            self.poll()
-            for line in self.err.splitlines():
-                if " close id=" in line and tag in line:
-                    return dict(re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', line))
-            time.sleep(0.02)
-        return None
-
-    def stop(self, wait=10):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(wait)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return None
-
+        super().__init__("serve", "--port", "0", "--verbose", *args)
+        self.base = f"ws://127.0.0.1:{self.port}"
 
 def connect(url, stdin="", *opts, timeout=15):
     t0 = time.time()
@@ -88,8 +27,6 @@ def connect(url, stdin="", *opts, timeout=15):
     return p.returncode, events, time.time() - t0
 
 
-def close_of(events):
-    return next((e for e in events if e["type"] == "close"), None)
 
 
 async def py_client(url, compression):
@@ -172,8 +109,7 @@ def main():
     check(ext == "" and ok, "serve --no-deflate: Python websockets' offer is declined", ext)
     off.stop()
 
-    print(f"1..{len(results)}")
-    sys.exit(0 if all(results) else 1)
+    finish()
 
 
 if __name__ == "__main__":
