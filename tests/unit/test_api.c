@@ -12,54 +12,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-/* ---- a recorder: every event a socket sees, as text --------------------------------------- */
-typedef struct rec {
-  char log[512];
-  int closes;
-  uint16_t code;
-  bool clean;
-  char reason[128];
-  int err;
-  int opens;
-} rec;
-
-static void rec_add(rec *r, const char *s) {
-  size_t n = strlen(r->log);
-  snprintf(r->log + n, sizeof r->log - n, "%s%s", n ? "," : "", s);
-}
-
-static void on_any(const ws_event *ev, void *ud) {
-  rec *r = ud;
-  const char *type = ws_event_type(ev);
-  if (strcmp(type, "close") == 0) {
-    const ws_close_event *c = ws_event_as_close(ev);
-    r->closes++;
-    r->code = ws_close_event_code(c);
-    r->clean = ws_close_event_was_clean(c);
-    snprintf(r->reason, sizeof r->reason, "%s", ws_close_event_reason(c, NULL));
-    r->err = ws_close_event_diag(c)->error;
-    char b[64];
-    snprintf(b, sizeof b, "close:%u:%d", r->code, r->clean);
-    rec_add(r, b);
-  } else if (strcmp(type, "message") == 0) {
-    size_t len;
-    const uint8_t *d = ws_message_event_data(ws_event_as_message(ev), &len);
-    char b[80];
-    snprintf(b, sizeof b, "msg:%.*s", (int)(len > 40 ? 40 : len), (const char *)d);
-    rec_add(r, b);
-  } else {
-    if (strcmp(type, "open") == 0)
-      r->opens++;
-    rec_add(r, type);
-  }
-}
-
-static void watch(ws_socket *ws, rec *r) {
-  ws_on(ws, "open", on_any, r);
-  ws_on(ws, "message", on_any, r);
-  ws_on(ws, "error", on_any, r);
-  ws_on(ws, "close", on_any, r);
-}
+#include "api_recorder.h"
 
 /* ---- a test server ----------------------------------------------------------------------- */
 typedef struct harness {

@@ -6,59 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- a recorder: every event a socket sees, as text --------------------------------------- */
-typedef struct rec {
-  char log[256];
-  int closes;
-  int opens;
-  uint16_t code;
-  bool clean;
-  int err;
-  ws_closer initiator;
-  uint16_t code_received;
-  uint64_t closed_at;
-} rec;
-
-static void rec_add(rec *r, const char *s) {
-  size_t n = strlen(r->log);
-  snprintf(r->log + n, sizeof r->log - n, "%s%s", n ? "," : "", s);
-}
-
-static void on_any(const ws_event *ev, void *ud) {
-  rec *r = ud;
-  const char *type = ws_event_type(ev);
-  if (strcmp(type, "close") == 0) {
-    const ws_close_event *c = ws_event_as_close(ev);
-    const ws_close_diag *d = ws_close_event_diag(c);
-    r->closes++;
-    r->code = ws_close_event_code(c);
-    r->clean = ws_close_event_was_clean(c);
-    r->err = d->error;
-    r->initiator = d->initiator;
-    r->code_received = d->code_received;
-    r->closed_at = (uint64_t)ws_event_time_stamp(ev); /* the loop's clock */
-    char b[32];
-    snprintf(b, sizeof b, "close:%u:%d", r->code, r->clean);
-    rec_add(r, b);
-  } else if (strcmp(type, "message") == 0) {
-    size_t len;
-    const uint8_t *d = ws_message_event_data(ws_event_as_message(ev), &len);
-    char b[48];
-    snprintf(b, sizeof b, "msg:%.*s", (int)(len > 20 ? 20 : len), (const char *)d);
-    rec_add(r, b);
-  } else {
-    if (strcmp(type, "open") == 0)
-      r->opens++;
-    rec_add(r, type);
-  }
-}
-
-static void watch(ws_socket *ws, rec *r) {
-  ws_on(ws, "open", on_any, r);
-  ws_on(ws, "message", on_any, r);
-  ws_on(ws, "error", on_any, r);
-  ws_on(ws, "close", on_any, r);
-}
+#include "api_recorder.h"
 
 /* ---- a test server: echo, and what to do in the connection handler ------------------------ */
 enum { H_NONE = 0, H_TERMINATE, H_PAUSE };
