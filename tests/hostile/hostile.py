@@ -351,7 +351,10 @@ class Legit:
                 self.errors.append(repr(e))
                 time.sleep(0.1)
 
-    def finish(self, name, max_open=2.0, max_rtt=1.0):
+    # Liveness bounds, not speed targets (those live in bench/): generous enough for a loaded 2-core
+    # CI machine under ASan, tight enough to catch a server that stops serving the legitimate
+    # client while it is under attack.
+    def finish(self, name, max_open=5.0, max_rtt=3.0):
         t0 = time.time()
         while len(self.rtts) < 3 and not self.errors and time.time() - t0 < 5:
             time.sleep(0.05)  # a short attack still gets a few legitimate round trips
@@ -451,7 +454,7 @@ def attack_slowloris(srv, n):
               f"{name}: a connection was cut only after {max(cut):.2f} s")
     # bounded: the head limit (8 KiB) plus bookkeeping per connection, with a generous margin
     check(not MEMORY_BOUNDS or peak - rss0 <= n * 24 + 64 * 1024, f"{name}: server grew {peak - rss0} KiB for {n}")
-    legit.finish(name, max_open=2.0, max_rtt=1.0)
+    legit.finish(name)
 
 
 def attack_never_reads(srv):
@@ -647,7 +650,7 @@ def attack_oversized_header(srv):
         figure(f"{name}.{announced}.close_code", code)
         figure(f"{name}.{announced}.decided_after_ms", round(dt * 1000, 1))
         check(code == 1009, f"{name}: announced {announced}: code {code}, want 1009")
-        check(dt < 1.0, f"{name}: 1009 took {dt:.2f} s (it must not wait for the payload)")
+        check(dt < 3.0, f"{name}: 1009 took {dt:.2f} s (it must not wait for the payload)")
         c.shut()
     legit.finish(name)
 
@@ -667,7 +670,7 @@ def attack_invalid_utf8(srv):
     figure(f"{name}.close_code", code)
     figure(f"{name}.decided_after_ms", round(dt * 1000, 1))
     check(code == 1007, f"{name}: code {code}, want 1007")
-    check(dt < 1.0, f"{name}: 1007 took {dt:.2f} s")
+    check(dt < 3.0, f"{name}: 1007 took {dt:.2f} s")
     c.shut()
     # the same split over two fragments: valid lead byte, then a bad continuation
     c = Client(srv.port)
@@ -778,7 +781,7 @@ def attack_simultaneous_closes(srv, n):
     check(len(reps) >= n, f"{name}: server reported {len(reps)} clean 1000 closes of {n}")
     check(all(d.get("wasClean") == "true" and d.get("code") == "1000" for d in reps),
           f"{name}: a close was not a clean 1000")
-    legit.finish(name, max_open=3.0, max_rtt=2.0)
+    legit.finish(name, max_open=6.0, max_rtt=4.0)
 
 
 # ---- nothing lost ------------------------------------------------------------------------------
