@@ -2,6 +2,8 @@
 #include "cli_util.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <stdlib.h>
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid (RFC 3629). */
@@ -133,4 +135,14 @@ size_t wscli_echo_queue_limit(uint64_t max_message, size_t current) {
     return SIZE_MAX;
   uint64_t want = 2 * max_message + slack;
   return want > current ? (size_t)want : current;
+}
+
+int wscli_signalfd(void) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigprocmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  return signalfd(-1, &sigs, SFD_CLOEXEC);
 }

@@ -17,5 +17,9 @@ bool wscli_parse_size(const char *s, uint64_t *out);
 /* The send-queue cap an echoing endpoint needs: room for a message of the largest size it
  * accepts plus what is still in flight (twice the limit + 1 MiB), never below `current`. */
 size_t wscli_echo_queue_limit(uint64_t max_message, size_t current);
+/* For a single-threaded command that polls the loop itself: block SIGINT and SIGTERM and return
+ * a signalfd that reports them (-1 on failure), and ignore SIGPIPE (stdout may be a closed pipe).
+ */
+int wscli_signalfd(void);
 
 #endif

@@ -462,13 +462,7 @@ int ws_cmd_connect(int argc, char **argv) {
   oo.num_headers = nhdr;
 
   /* Signals arrive through a signalfd in the same poll as everything else. */
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigprocmask(SIG_BLOCK, &sigs, NULL);
-  signal(SIGPIPE, SIG_IGN);
-  int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+  int sfd = wscli_signalfd();
 
   c.loop = ws_loop_new(NULL);
   char *inbuf = ws__malloc(NULL, CONNECT_MAX_LINE + 1);

@@ -343,13 +343,7 @@ int ws_cmd_proxy(int argc, char **argv) {
     return WS_EXIT_USAGE;
   }
 
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigprocmask(SIG_BLOCK, &sigs, NULL);
-  signal(SIGPIPE, SIG_IGN);
-  int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+  int sfd = wscli_signalfd();
 
   px.loop = ws_loop_new(NULL);
   ws_server_options so;
