@@ -416,6 +416,28 @@ long ws_broadcast(ws_socket *const *sockets, size_t n, bool binary, const void *
   return 0;
 }
 
+long ws_server_close_all(ws_server *srv, const char *route, uint16_t code, const char *reason) {
+  if (!srv)
+    return WS_ERR_INVAL;
+  /* A bad code or reason fails the call rather than every socket. */
+  if (!ws_close_code_on_wire(code))
+    return WS_ERR_INVALID_ACCESS;
+  if (reason && strlen(reason) > 123)
+    return WS_ERR_SYNTAX;
+  long count = 0;
+  for (ws_socket *ws = srv->head; ws; ws = ws->next) {
+    if (ws->freeing || ws->terminating || ws->phase != WS__PH_OPEN ||
+        ws_state(ws) != WS_OPEN || (route && (!ws->route || strcmp(ws->route->path, route) != 0)))
+      continue;
+    int rc = ws_close_with(ws, code, reason);
+    if (rc == WS_ERR_SYNTAX) /* not UTF-8: the same for every socket */
+      return rc;
+    if (rc == WS_OK)
+      count++;
+  }
+  return count;
+}
+
 /* ---- graceful shutdown ---------------------------------------------------------------------- */
 static void shutdown_deadline(ws__timer *t) {
   ws_server *srv = (ws_server *)((char *)t - offsetof(ws_server, timer));

@@ -338,6 +338,46 @@ WS_TEST(broadcast_reaches_every_open_connection) {
   h_free(&h);
 }
 
+WS_TEST(close_all_closes_every_open_connection_and_keeps_listening) {
+  harness h;
+  h_init(&h, 0);
+  rec r[2];
+  memset(r, 0, sizeof r);
+  ws_socket *ws[2];
+  for (int i = 0; i < 2; i++) {
+    ws[i] = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+    watch(ws[i], &r[i]);
+    h_run(&h, rec_opened, &r[i]);
+  }
+  for (int i = 0; i < 100 && ws_server_connections(h.srv) < 2; i++)
+    ws_loop_run_once(h.loop, 10);
+  /* Bad arguments change nothing. */
+  WS_CHECK_EQ_INT(ws_server_close_all(NULL, NULL, 1012, NULL), WS_ERR_INVAL);
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1005, NULL), WS_ERR_INVALID_ACCESS);
+  char longr[130];
+  memset(longr, 'r', sizeof longr - 1);
+  longr[sizeof longr - 1] = '\0';
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1012, longr), WS_ERR_SYNTAX);
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1012, "\xff"), WS_ERR_SYNTAX);
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, "/other", 1012, "restart"), 0);
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1012, "restart"), 2);
+  for (int i = 0; i < 2; i++) {
+    h_run(&h, rec_closed, &r[i]);
+    WS_CHECK_EQ_INT(r[i].code, 1012);
+    WS_CHECK_EQ_STR(r[i].reason, "restart");
+    WS_CHECK(r[i].clean);
+  }
+  /* Still listening: a new connection opens. */
+  rec r2 = {0};
+  ws_socket *again = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(again, &r2);
+  h_run(&h, rec_opened, &r2);
+  WS_CHECK_EQ_INT(r2.opens, 1);
+  ws_close(again, 1000, NULL);
+  h_run(&h, rec_closed, &r2);
+  h_free(&h);
+}
+
 WS_TEST(shutdown_closes_1001_cleanly_on_both_sides_after_queued_messages) {
   for (int restart = 0; restart < 2; restart++) {
     harness h;
