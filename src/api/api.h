@@ -35,7 +35,7 @@ struct ws_socket {
   int fail_err;
   uint64_t handshake_deadline;
   uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
-  ws_event_target *target;
+  ws_event_target target; /* embedded: no allocation until a handler is set */
   ws_conn *conn;
   ws_conn_options copts;
   ws_client_handshake *chs;

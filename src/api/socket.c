@@ -60,7 +60,7 @@ static void fire_plain(ws_socket *ws, const char *type) {
   ws__event_init(&e.ev, WS_EVENT_PLAIN, type, now_ms(ws));
   e.magic = EV_MAGIC;
   e.ws = ws;
-  (void)ws_event_target_dispatch(ws->target, &e.ev);
+  (void)ws_event_target_dispatch(&ws->target, &e.ev);
 }
 
 void ws__socket_fire_open(ws_socket *ws) { fire_plain(ws, "open"); }
@@ -77,7 +77,7 @@ static void free_now(ws__deferred *d) {
   ws_conn_free(ws->conn);
   ws_client_handshake_free(ws->chs);
   ws_server_handshake_free(ws->shs);
-  ws_event_target_free(ws->target);
+  ws__event_target_fini(&ws->target);
   ws__buf_free(&ws->out);
   ws__free(ws->alloc, ws->url);
   ws__free(ws->alloc, ws->protocol);
@@ -143,7 +143,7 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ce.magic = EV_MAGIC;
   ce.ws = ws;
   fire_plain(ws, "error");
-  (void)ws_event_target_dispatch(ws->target, &ce.ev.base);
+  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
   schedule_free(ws);
 }
 
@@ -156,7 +156,7 @@ static int conn_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *data,
   ws__message_event_set(&e.ev, data, len, op == WS_OP_BINARY, now_ms(ws));
   e.magic = EV_MAGIC;
   e.ws = ws;
-  (void)ws_event_target_dispatch(ws->target, &e.ev.base);
+  (void)ws_event_target_dispatch(&ws->target, &e.ev.base);
   return 0;
 }
 
@@ -192,7 +192,7 @@ static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
                       &diag, now_ms(ws));
   ce.magic = EV_MAGIC;
   ce.ws = ws;
-  (void)ws_event_target_dispatch(ws->target, &ce.ev.base);
+  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
   schedule_free(ws);
 }
 
@@ -548,11 +548,7 @@ ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_se
   ws_socket *ws = ws__calloc(alloc, 1, sizeof *ws);
   if (!ws)
     return NULL;
-  ws->target = ws_event_target_new(alloc);
-  if (!ws->target) {
-    ws__free(alloc, ws);
-    return NULL;
-  }
+  ws__event_target_init(&ws->target, alloc);
   ws->loop = loop;
   ws->alloc = alloc;
   ws->is_server = is_server;
@@ -679,12 +675,12 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
 }
 
 /* ---- the socket's API ------------------------------------------------------------------- */
-ws_event_target *ws_target(ws_socket *ws) { return ws ? ws->target : NULL; }
+ws_event_target *ws_target(ws_socket *ws) { return ws ? &ws->target : NULL; }
 
 int ws_on(ws_socket *ws, const char *type, ws_event_listener_cb cb, void *ud) {
   if (!ws || !type)
     return WS_ERR_INVAL;
-  return ws_event_target_set_handler(ws->target, type, cb, ud);
+  return ws_event_target_set_handler(&ws->target, type, cb, ud);
 }
 
 ws_ready_state ws_state(const ws_socket *ws) {
