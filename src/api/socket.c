@@ -68,7 +68,7 @@ void ws__socket_fire_open(ws_socket *ws) { fire_plain(ws, "open"); }
 /* ---- lifetime --------------------------------------------------------------------------- */
 static void free_now(ws__deferred *d) {
   ws_socket *ws = (ws_socket *)((char *)d - offsetof(ws_socket, freer));
-  ws__sock_close(&ws->sock);
+  ws__sock_fini(&ws->sock);
   ws__timer_stop(ws->loop, &ws->timer);
   ws__flush_unmark(ws->loop, &ws->flush);
   ws__handle_unlink(&ws->handle);
@@ -126,8 +126,11 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws->events_done = true;
   ws->state = WS_CLOSED;
   ws__sock_close(&ws->sock);
-  if (detail != ws->sock.detail) /* the socket's text buffer outlives the event */
-    snprintf(ws->sock.detail, sizeof ws->sock.detail, "%s", detail ? detail : "");
+  if (detail != ws->sock.detail) { /* the socket's text buffer outlives the event */
+    char *d = ws__sock_detail_buf(&ws->sock);
+    if (d)
+      snprintf(d, WS__DETAIL_MAX, "%s", detail ? detail : "");
+  }
   if (ws->is_server) { /* the application never saw this socket */
     schedule_free(ws);
     return;
@@ -135,7 +138,7 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws_close_diag diag;
   memset(&diag, 0, sizeof diag);
   diag.error = err;
-  diag.detail = ws->sock.detail;
+  diag.detail = ws__sock_detail(&ws->sock);
   close_ev ce;
   memset(&ce, 0, sizeof ce);
   uint16_t code = err == WS_ERR_TLS_HANDSHAKE ? WS_CLOSE_TLS_HANDSHAKE : WS_CLOSE_ABNORMAL;
@@ -255,7 +258,7 @@ static void on_timer(ws__timer *t) {
     return;
   }
   if (ws->phase == WS__PH_CONNECT && ws->fail_err)
-    fail_before_open(ws, ws->fail_err, ws->sock.detail); /* ws_open's connect failed at once */
+    fail_before_open(ws, ws->fail_err, ws__sock_detail(&ws->sock)); /* ws_open's connect failed at once */
   else if (ws->phase == WS__PH_CONNECT || ws->phase == WS__PH_HANDSHAKE)
     fail_before_open(ws, WS_ERR_HANDSHAKE_TIMEOUT, "the opening handshake timed out");
   else if (ws->phase == WS__PH_HTTP)
@@ -314,7 +317,7 @@ static void flush_cb(ws__flush *f) {
       ws_slice sl = {ws->out.data + ws->out_off, ws->out.len - ws->out_off};
       long w = ws__sock_write(&ws->sock, &sl, 1);
       if (w < 0) {
-        fail_before_open(ws, (int)w, ws->sock.detail);
+        fail_before_open(ws, (int)w, ws__sock_detail(&ws->sock));
         return;
       }
       ws->out_off += (size_t)w;
@@ -337,7 +340,7 @@ static void flush_cb(ws__flush *f) {
   if (n > 0) {
     long w = ws__sock_write(&ws->sock, sl, n);
     if (w < 0) {
-      transport_gone(ws, (int)w, ws->sock.detail);
+      transport_gone(ws, (int)w, ws__sock_detail(&ws->sock));
       return;
     }
     size_t wr = (size_t)w;
