@@ -379,9 +379,10 @@ static long broadcast_to(ws_socket *const *list, size_t n, ws_socket *head, cons
   long count = 0;
   size_t i = 0;
   for (ws_socket *ws = list ? (n ? list[0] : NULL) : head;;) {
-    if (ws && ws->conn && !ws->freeing && ws_conn_ready_state(ws->conn) == WS_OPEN &&
+    if (ws && ws__socket_has_conn(ws) && !ws->freeing && !ws->terminating &&
+        ws_state(ws) == WS_OPEN &&
         (!route || (ws->route && strcmp(ws->route->path, route) == 0)) &&
-        ws_conn_send_shared(ws->conn, f) == WS_OK) {
+        ws__socket_conn(ws) && ws_conn_send_shared(ws->conn, f) == WS_OK) {
       count++;
       ws__flush_mark(ws->loop, &ws->flush);
     }
@@ -471,7 +472,9 @@ int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
   for (ws_socket *ws = srv->head; ws; ws = ws->next) {
     if (ws->freeing || ws->terminating) /* ws_terminate: no frame goes out any more */
       continue;
-    if (ws->phase == WS__PH_OPEN && ws->conn) {
+    if (ws->phase == WS__PH_OPEN && ws__socket_has_conn(ws)) {
+      if (!ws__socket_conn(ws))
+        continue; /* out of memory: cut instead (close event 1006) */
       /* Queued after the messages already sent: they are delivered first. */
       ws__socket_clock(ws);
       (void)ws_conn_close(ws->conn, code, reason, strlen(reason));

@@ -200,6 +200,60 @@ static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
 }
 
 static const ws_conn_callbacks conn_cbs = {conn_message, NULL, NULL, NULL, conn_error, conn_close};
+static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv);
+
+/* ---- parking (memory per idle connection) ----------------------------------------------- */
+/* An OPEN connection with nothing in flight keeps 32 bytes instead of a ws_conn (wsclean/conn.h
+ * ws_conn_park): checked at the end of every flush, undone by whatever needs the conn next. */
+static void maybe_park(ws_socket *ws) {
+  if (ws->conn && !ws->terminating && !ws->freeing && ws_conn_park(ws->conn, &ws->park)) {
+    ws->conn = NULL;
+    ws->parked = true;
+  }
+}
+
+/* Out of memory while unparking: the connection cannot go on, and there is no conn to tell the
+ * story, so the socket does (close 1006, wasClean false, diag.error WS_ERR_NOMEM). */
+static void cut_parked(ws_socket *ws) {
+  ws->parked = false;
+  ws__sock_close(&ws->sock);
+  ws->state = WS_CLOSED;
+  if (ws->srv)
+    ws__server_socket_closed(ws->srv, ws);
+  if (ws->events_done || ws->freeing) {
+    schedule_free(ws);
+    return;
+  }
+  ws->events_done = true;
+  ws_close_diag diag;
+  memset(&diag, 0, sizeof diag);
+  diag.error = WS_ERR_NOMEM;
+  diag.detail = "out of memory restoring an idle connection";
+  diag.duration_ms = ws_loop_now(ws->loop) - ws->park.opened_at;
+  close_ev ce;
+  memset(&ce, 0, sizeof ce);
+  ws__close_event_set(&ce.ev, WS_CLOSE_ABNORMAL, "", 0, false, &diag, now_ms(ws));
+  ce.magic = EV_MAGIC;
+  ce.ws = ws;
+  fire_plain(ws, "error");
+  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
+  schedule_free(ws);
+}
+
+ws_conn *ws__socket_conn(ws_socket *ws) {
+  if (ws->parked) {
+    ws_conn_options o;
+    conn_options(ws, &o, ws->park.rsv_allowed);
+    ws_conn *c = ws_conn_unpark(&ws->park, &o, &conn_cbs, ws, ws_loop_now(ws->loop));
+    if (!c) {
+      cut_parked(ws);
+      return NULL;
+    }
+    ws->conn = c;
+    ws->parked = false;
+  }
+  return ws->conn;
+}
 
 /* ---- timers ----------------------------------------------------------------------------- */
 static void arm_timer(ws_socket *ws) {
@@ -208,6 +262,8 @@ static void arm_timer(ws_socket *ws) {
   uint64_t when = UINT64_MAX;
   if (ws->abort_pending)
     when = ws_loop_now(ws->loop);
+  else if (ws->phase == WS__PH_OPEN && ws->parked)
+    when = ws_conn_parked_deadline(&ws->park);
   else if (ws->phase == WS__PH_OPEN && ws->conn) {
     when = ws_conn_next_deadline(ws->conn);
     size_t bytes;
@@ -228,9 +284,11 @@ static void arm_timer(ws_socket *ws) {
 static void check_slow_consumer(ws_socket *ws) {
   size_t bytes;
   uint32_t ms;
-  if (!ws->srv || !ws__server_slow_limits(ws->srv, &bytes, &ms) ||
-      ws_conn_ready_state(ws->conn) != WS_OPEN)
+  if (!ws->conn || !ws->srv || !ws__server_slow_limits(ws->srv, &bytes, &ms) ||
+      ws_conn_ready_state(ws->conn) != WS_OPEN) {
+    ws->over_since = 0; /* parked: nothing is queued */
     return;
+  }
   uint64_t now = ws_loop_now(ws->loop);
   if (ws_conn_pending_bytes(ws->conn) <= bytes) {
     ws->over_since = 0;
@@ -251,8 +309,11 @@ static void on_timer(ws__timer *t) {
     fail_before_open(ws, WS_ERR_ABORTED, "close() was called before the connection opened");
     return;
   }
-  if (ws->phase == WS__PH_OPEN && ws->conn) {
-    ws_conn_tick(ws->conn, ws_loop_now(ws->loop));
+  if (ws->phase == WS__PH_OPEN && ws__socket_has_conn(ws)) {
+    ws_conn *c = ws__socket_conn(ws);
+    if (!c)
+      return;
+    ws_conn_tick(c, ws_loop_now(ws->loop));
     ws__flush_mark(ws->loop, &ws->flush);
     arm_timer(ws);
     return;
@@ -270,7 +331,9 @@ void ws__socket_start_timer(ws_socket *ws) { arm_timer(ws); }
 /* ---- writing (once per turn) ------------------------------------------------------------ */
 static void transport_gone(ws_socket *ws, int err, const char *detail) {
   ws__sock_close(&ws->sock);
-  if (ws->conn) {
+  if (ws__socket_has_conn(ws)) {
+    if (!ws__socket_conn(ws))
+      return; /* cut_parked told the story */
     ws__socket_clock(ws);
     ws_conn_transport_closed(ws->conn, err, detail); /* fires error/close; may schedule free */
   } else
@@ -296,6 +359,8 @@ static void terminate_now(ws_socket *ws) {
     (void)ws__sock_write(&ws->sock, &sl, 1);
   }
   ws__sock_close(&ws->sock);
+  if (!ws__socket_conn(ws))
+    return;
   ws__socket_clock(ws);
   /* A plain end of transport for the conn: not a failure, so no "error" event; conn_close
    * puts WS_ERR_TERMINATED in the diagnostics. */
@@ -306,7 +371,7 @@ static void flush_cb(ws__flush *f) {
   ws_socket *ws = (ws_socket *)((char *)f - offsetof(ws_socket, flush));
   if (ws->freeing)
     return;
-  if (ws->terminating && ws->conn) {
+  if (ws->terminating && ws__socket_has_conn(ws)) {
     terminate_now(ws);
     return;
   }
@@ -326,6 +391,10 @@ static void flush_cb(ws__flush *f) {
       /* Answered: FIN, then the socket ends (the peer's close or the timer frees it). */
       ws__sock_shutdown_write(&ws->sock);
     }
+    return;
+  }
+  if (ws->parked) { /* nothing to write */
+    arm_timer(ws);
     return;
   }
   ws_conn *c = ws->conn;
@@ -374,6 +443,7 @@ static void flush_cb(ws__flush *f) {
     transport_gone(ws, WS_OK, NULL);
     return;
   }
+  maybe_park(ws);
   arm_timer(ws);
 }
 
@@ -411,21 +481,27 @@ static char *dup_str(const ws_allocator *a, const char *s, size_t n) {
 }
 
 /* Both ends: the handshake succeeded; run the connection. rest = the first frames. */
+static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv) {
+  *o = ws->copts;
+  o->role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
+  o->alloc = ws->alloc;
+  o->rsv_allowed = rsv;
+  o->deflate = NULL;
+  if (!o->random) {
+    o->random = ws__random_bytes;
+    o->random_ud = NULL;
+  }
+}
+
 static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
-  ws_conn_options o = ws->copts;
-  o.role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
-  o.alloc = ws->alloc;
-  o.rsv_allowed = rsv;
+  ws_conn_options o;
+  conn_options(ws, &o, rsv);
   /* permessage-deflate: what the handshake agreed goes to the conn (docs/deflate.md). */
   ws_deflate_params dp;
   const ws_deflate_options *dopt = ws->is_server ? (ws->srv ? ws__server_deflate(ws->srv) : NULL)
                                                  : (ws->pmd ? &ws->pmd->o : NULL);
   if (dopt && ws_deflate_params_from_handshake(&dp, o.role, dopt, ext) == 1)
     o.deflate = &dp;
-  if (!o.random) {
-    o.random = ws__random_bytes;
-    o.random_ud = NULL;
-  }
   ws->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->loop));
   if (!ws->conn)
     return WS_ERR_NOMEM;
@@ -514,6 +590,8 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
   case WS__PH_OPEN:
     if (ws->terminating)
       return; /* ws_terminate: nothing more is delivered before the close event */
+    if (!ws__socket_conn(ws))
+      return;
     ws__socket_clock(ws);
     (void)ws_conn_recv(ws->conn, data, len);
     touch(ws);
@@ -526,6 +604,8 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
 static void sock_eof(ws__sock *s) {
   ws_socket *ws = s->owner;
   if (ws->phase == WS__PH_OPEN) {
+    if (!ws__socket_conn(ws))
+      return;
     ws__socket_clock(ws);
     ws_conn_eof(ws->conn);
     touch(ws);
@@ -687,6 +767,8 @@ int ws_on(ws_socket *ws, const char *type, ws_event_listener_cb cb, void *ud) {
 }
 
 ws_ready_state ws_state(const ws_socket *ws) {
+  if (ws->parked) /* an idle OPEN connection */
+    return ws->terminating ? WS_CLOSING : WS_OPEN;
   if (!ws->conn)
     return ws->state;
   ws_ready_state st = ws_conn_ready_state(ws->conn);
@@ -696,10 +778,12 @@ ws_ready_state ws_state(const ws_socket *ws) {
 static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
   if (!ws || (!data && len))
     return WS_ERR_INVAL;
-  if (!ws->conn)
+  if (!ws__socket_has_conn(ws))
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
   if (ws->terminating)
     return WS_OK; /* as after close(): the data is dropped */
+  if (!ws__socket_conn(ws))
+    return WS_ERR_NOMEM;
   ws__socket_clock(ws);
   int rc = ws_conn_send(ws->conn, op, data, len);
   if (rc == WS_ERR_STATE)
@@ -722,10 +806,12 @@ int ws_send_binary(ws_socket *ws, const void *data, size_t len) {
 int ws_ping(ws_socket *ws, const void *data, size_t len) {
   if (!ws || len > 125)
     return WS_ERR_INVAL;
-  if (!ws->conn)
+  if (!ws__socket_has_conn(ws))
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
   if (ws->terminating)
     return WS_OK;
+  if (!ws__socket_conn(ws))
+    return WS_ERR_NOMEM;
   ws__socket_clock(ws);
   int rc = ws_conn_ping(ws->conn, data, len);
   touch(ws);
@@ -751,6 +837,8 @@ static int close_common(ws_socket *ws, uint16_t code, const char *reason) {
   /* A reason without a code means 1000 (WHATWG close() step 4); neither: an empty body. */
   if (code == 0 && reason)
     code = WS_CLOSE_NORMAL;
+  if (!ws__socket_conn(ws))
+    return WS_OK; /* out of memory: the connection was cut instead (close event 1006) */
   ws__socket_clock(ws);
   int rc = ws_conn_close(ws->conn, code, reason, rl);
   touch(ws);
@@ -780,7 +868,7 @@ int ws_terminate(ws_socket *ws) {
   ws_ready_state st = ws_state(ws);
   if (st == WS_CLOSED || ws->freeing)
     return WS_OK;
-  if (st == WS_CONNECTING || !ws->conn)
+  if (st == WS_CONNECTING || !ws__socket_has_conn(ws))
     return close_common(ws, 0, NULL); /* WHATWG close() while CONNECTING: fail it */
   if (ws->terminating)
     return WS_OK;
@@ -792,7 +880,7 @@ int ws_terminate(ws_socket *ws) {
 int ws_pause(ws_socket *ws) {
   if (!ws)
     return WS_ERR_INVAL;
-  if (!ws->conn || ws->freeing || ws_state(ws) == WS_CLOSED)
+  if (!ws__socket_has_conn(ws) || ws->freeing || ws_state(ws) == WS_CLOSED)
     return WS_ERR_STATE;
   ws__sock_pause_read(&ws->sock, true);
   return WS_OK;
@@ -801,7 +889,7 @@ int ws_pause(ws_socket *ws) {
 int ws_resume(ws_socket *ws) {
   if (!ws)
     return WS_ERR_INVAL;
-  if (!ws->conn || ws->freeing || ws_state(ws) == WS_CLOSED)
+  if (!ws__socket_has_conn(ws) || ws->freeing || ws_state(ws) == WS_CLOSED)
     return WS_ERR_STATE;
   ws__sock_pause_read(&ws->sock, false);
   return WS_OK;

@@ -313,10 +313,7 @@ static bool is_scenario_path(const ws_http_request *req) {
 static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
   (void)srv;
   serve_loop *sl = ud;
-  bool scenarios = sl->o->scenarios == 1;
-  if (scenarios && req->path_len == 5 && memcmp(req->path, "/fail", 5) == 0)
-    return -1; /* the handler fails: the library closes with 1011 Internal Error */
-  bool scenario = scenarios && is_scenario_path(req);
+  bool scenario = sl->o->scenarios == 1 && is_scenario_path(req);
   if (!scenario && sl->o->verbosity < 2) {
     /* Plain echo, nothing logged per connection: no record (SIGHUP reaches it through
      * ws_server_close_all). */
@@ -346,6 +343,8 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   if (sl->o->verbosity >= 2)
     fprintf(stderr, "wsclean: open id=%lu target=%s origin=%s\n", c->id, c->target,
             c->peer_origin[0] ? c->peer_origin : "-");
+  if (scenario && req->path_len == 5 && memcmp(req->path, "/fail", 5) == 0)
+    return -1; /* the handler fails: the library closes with 1011 Internal Error (logged) */
   if (scenario)
     start_scenario(c, req);
   return 0;
