@@ -179,13 +179,11 @@ static void on_accept(ws__io *io, uint32_t ev) {
     int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0)
       return; /* EAGAIN, or EMFILE and friends: try again next turn */
+    /* The handshake object (about 11 KiB) is made at the first read and freed as soon as the
+     * request is answered: a connection storm or a slow client costs the socket only. */
     ws_socket *ws = ws__socket_alloc(srv->loop, srv->alloc, true);
-    if (ws)
-      ws->shs = ws_server_handshake_new(&srv->hso, srv->alloc);
-    if (!ws || !ws->shs) {
+    if (!ws) {
       close(fd);
-      if (ws)
-        ws__socket_finish(ws);
       continue;
     }
     ws->srv = srv;
@@ -344,6 +342,9 @@ void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
       return;
     }
   }
+  /* The answer is in ws->out: the request is no longer needed. */
+  ws_server_handshake_free(ws->shs);
+  ws->shs = NULL;
   ws__flush_mark(ws->loop, &ws->flush);
 }
 

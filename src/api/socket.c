@@ -552,6 +552,10 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
 
 static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   size_t used = 0;
+  if (!ws->shs && !(ws->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws->alloc))) {
+    ws__socket_finish(ws);
+    return;
+  }
   int rc = ws_server_handshake_recv(ws->shs, data, len, &used);
   if (rc == WS_ERR_AGAIN)
     return;
