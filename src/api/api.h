@@ -39,7 +39,7 @@ struct ws_socket {
   ws_conn *conn;        /* NULL while parked (or before open) */
   bool parked;          /* an idle OPEN connection kept as `park` (docs/internals/loop.md) */
   ws_conn_parked park;
-  ws_conn_options copts;
+  const ws_conn_options *copts; /* the server's (shared) or, for a client, its own copy */
   ws_client_handshake *chs;
   ws_server_handshake *shs;
   ws__buf out; /* handshake request/response or HTTP answer, before/instead of a ws_conn */

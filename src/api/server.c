@@ -187,8 +187,7 @@ static void on_accept(ws__io *io, uint32_t ev) {
       continue;
     }
     ws->srv = srv;
-    ws->copts = srv->opts.conn;
-    ws->copts.role = WS_ROLE_SERVER;
+    ws->copts = &srv->opts.conn; /* shared by every connection of the server */
     ws->next = srv->head;
     if (srv->head)
       srv->head->prev = ws;

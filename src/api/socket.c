@@ -83,6 +83,8 @@ static void free_now(ws__deferred *d) {
   ws__free(ws->alloc, ws->protocol);
   ws__free(ws->alloc, ws->extensions);
   ws__free(ws->alloc, ws->pmd);
+  if (!ws->is_server)
+    ws__free(ws->alloc, (void *)(uintptr_t)ws->copts);
   ws_loop *loop = ws->loop;
   ws__free(ws->alloc, ws);
   ws__loop_unref(loop);
@@ -482,7 +484,7 @@ static char *dup_str(const ws_allocator *a, const char *s, size_t n) {
 
 /* Both ends: the handshake succeeded; run the connection. rest = the first frames. */
 static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv) {
-  *o = ws->copts;
+  *o = *ws->copts;
   o->role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
   o->alloc = ws->alloc;
   o->rsv_allowed = rsv;
@@ -518,8 +520,9 @@ void ws__socket_set_negotiated(ws_socket *ws, const char *protocol, const ws_ext
     buf[0] = 0;
   ws__free(ws->alloc, ws->protocol);
   ws__free(ws->alloc, ws->extensions);
-  ws->protocol = dup_str(ws->alloc, protocol ? protocol : "", protocol ? strlen(protocol) : 0);
-  ws->extensions = dup_str(ws->alloc, buf, strlen(buf));
+  /* Nothing negotiated (the common case) costs no allocation: the getters answer "". */
+  ws->protocol = protocol && protocol[0] ? dup_str(ws->alloc, protocol, strlen(protocol)) : NULL;
+  ws->extensions = buf[0] ? dup_str(ws->alloc, buf, strlen(buf)) : NULL;
 }
 
 static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
@@ -727,9 +730,15 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   char us[2048];
   int ul = snprintf(us, sizeof us, "%s://%s%s%s:%u%s", u->secure ? "wss" : "ws", u->ipv6 ? "[" : "",
                     u->host, u->ipv6 ? "]" : "", (unsigned)u->port, u->resource);
+  ws_conn_options *copts = ws ? ws__malloc(alloc, sizeof *copts) : NULL;
+  if (copts) {
+    *copts = opts->conn;
+    copts->role = WS_ROLE_CLIENT;
+    ws->copts = copts;
+  }
   if (ws)
     ws->url = dup_str(alloc, us, ul < 0 ? 0 : (size_t)ul >= sizeof us ? sizeof us - 1 : (size_t)ul);
-  if (!ws || !ws->url) {
+  if (!ws || !ws->url || !copts) {
     if (ws) {
       ws->freeing = true;
       free_now(&ws->freer);
@@ -742,10 +751,6 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   }
   ws->chs = hs;
   ws->pmd = pmd;
-  ws->copts = opts->conn;
-  ws->copts.role = WS_ROLE_CLIENT;
-  ws->protocol = dup_str(alloc, "", 0);
-  ws->extensions = dup_str(alloc, "", 0);
   ws->handshake_deadline = ws_loop_now(loop) + opts->handshake_timeout_ms;
   char port[8];
   snprintf(port, sizeof port, "%u", (unsigned)u->port);
