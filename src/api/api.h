@@ -17,6 +17,17 @@ typedef enum ws__phase {
 
 typedef struct ws__route ws__route;
 
+/* What a socket needs only until it is open (or while it answers plain HTTP): freed once the
+ * 101 is written, so an open connection does not carry it (memory per idle connection). */
+typedef struct ws__pend {
+  ws_client_handshake *chs;
+  ws_server_handshake *shs; /* from the request's first byte until it is answered */
+  ws__buf out;              /* handshake request/response or HTTP answer */
+  size_t out_off;
+  uint64_t handshake_deadline;
+  struct ws__pmd_ctx *pmd; /* permessage-deflate offer (client side), NULL when not offered */
+} ws__pend;
+
 struct ws_socket {
   ws_loop *loop;
   const ws_allocator *alloc;
@@ -33,7 +44,6 @@ struct ws_socket {
   bool terminating;     /* ws_terminate: cut at the end of the turn, close event 1006 */
   ws_ready_state state; /* before a ws_conn exists; then the conn's */
   int fail_err;
-  uint64_t handshake_deadline;
   uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
   ws_event_target target; /* embedded: no allocation until a handler is set */
   ws_conn *conn;        /* NULL while parked (or before open) */
@@ -42,14 +52,10 @@ struct ws_socket {
   bool woke;            /* unparked at least once: parked by the sweep from then on */
   ws_conn_parked park;
   const ws_conn_options *copts; /* the server's (shared) or, for a client, its own copy */
-  ws_client_handshake *chs;
-  ws_server_handshake *shs;
-  ws__buf out; /* handshake request/response or HTTP answer, before/instead of a ws_conn */
-  size_t out_off;
+  struct ws__pend *pend; /* until the connection is open and its 101 written; NULL after */
   char *url;
   char *protocol;
   char *extensions;
-  struct ws__pmd_ctx *pmd; /* permessage-deflate offer (client side), NULL when not offered */
   void *user_data;
   /* server side */
   ws_server *srv;

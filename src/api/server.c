@@ -237,7 +237,7 @@ static void on_accept(ws__io *io, uint32_t ev) {
       continue;
     }
     ws->phase = srv->tls ? WS__PH_CONNECT : WS__PH_HANDSHAKE;
-    ws->handshake_deadline = ws_loop_now(srv->loop) + srv->opts.handshake_timeout_ms;
+    ws->pend->handshake_deadline = ws_loop_now(srv->loop) + srv->opts.handshake_timeout_ms;
     ws__socket_start_timer(ws);
   }
 }
@@ -329,7 +329,7 @@ size_t ws_server_connections(const ws_server *srv) { return srv ? srv->nopen : 0
 
 /* ---- the two ends of a handshake ------------------------------------------------------------ */
 void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, size_t rest_len) {
-  const ws_http_request *req = ws_server_handshake_request(ws->shs);
+  const ws_http_request *req = ws_server_handshake_request(ws->pend->shs);
   ws->route = find_route(srv, req->path, req->path_len);
   if (srv->shutting) {
     ws->events_done = true;
@@ -358,12 +358,12 @@ void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, s
 void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
   ws->phase = WS__PH_HTTP;
   /* A short linger for the answer to go out; then the socket ends whatever the peer does. */
-  ws->handshake_deadline = ws_loop_now(ws->loop) + 5000;
+  ws->pend->handshake_deadline = ws_loop_now(ws->loop) + 5000;
   ws__socket_start_timer(ws);
   if (rc == WS_ERR_HS_NOT_UPGRADE) {
     ws_http_exchange x = {ws, false};
     if (srv->opts.on_http && !srv->shutting)
-      srv->opts.on_http(srv, &x, ws_server_handshake_request(ws->shs), srv->opts.http_ud);
+      srv->opts.on_http(srv, &x, ws_server_handshake_request(ws->pend->shs), srv->opts.http_ud);
     if (!x.answered) {
       /* Without a hook this port speaks only WebSocket: 426 names the protocol to use
        * (RFC 7231 6.5.15); with one, an unanswered request was not found. */
@@ -376,15 +376,15 @@ void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
     }
   } else {
     size_t len;
-    const uint8_t *resp = ws_server_handshake_response(ws->shs, &len);
-    if (ws__buf_append(&ws->out, resp, len) != WS_OK) {
+    const uint8_t *resp = ws_server_handshake_response(ws->pend->shs, &len);
+    if (ws__buf_append(&ws->pend->out, resp, len) != WS_OK) {
       ws__socket_finish(ws);
       return;
     }
   }
   /* The answer is in ws->out: the request is no longer needed. */
-  ws_server_handshake_free(ws->shs);
-  ws->shs = NULL;
+  ws_server_handshake_free(ws->pend->shs);
+  ws->pend->shs = NULL;
   ws__flush_mark(ws->loop, &ws->flush);
 }
 
@@ -402,9 +402,9 @@ int ws_http_respond(ws_http_exchange *x, int status, const char *content_type, c
   if (hl < 0)
     return (int)hl;
   ws_socket *ws = x->ws;
-  int rc = ws__buf_append(&ws->out, head, (size_t)hl);
+  int rc = ws__buf_append(&ws->pend->out, head, (size_t)hl);
   if (rc == WS_OK && len)
-    rc = ws__buf_append(&ws->out, body, len);
+    rc = ws__buf_append(&ws->pend->out, body, len);
   if (rc != WS_OK)
     return rc;
   x->answered = true;

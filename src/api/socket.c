@@ -66,6 +66,18 @@ static void fire_plain(ws_socket *ws, const char *type) {
 void ws__socket_fire_open(ws_socket *ws) { fire_plain(ws, "open"); }
 
 /* ---- lifetime --------------------------------------------------------------------------- */
+static void free_pend(ws_socket *ws) {
+  ws__pend *p = ws->pend;
+  if (!p)
+    return;
+  ws_client_handshake_free(p->chs);
+  ws_server_handshake_free(p->shs);
+  ws__buf_free(&p->out);
+  ws__free(ws->alloc, p->pmd);
+  ws__free(ws->alloc, p);
+  ws->pend = NULL;
+}
+
 static void free_now(ws__deferred *d) {
   ws_socket *ws = (ws_socket *)((char *)d - offsetof(ws_socket, freer));
   ws__sock_fini(&ws->sock);
@@ -75,14 +87,11 @@ static void free_now(ws__deferred *d) {
   if (ws->srv)
     ws__server_socket_gone(ws->srv, ws);
   ws_conn_free(ws->conn);
-  ws_client_handshake_free(ws->chs);
-  ws_server_handshake_free(ws->shs);
+  free_pend(ws);
   ws__event_target_fini(&ws->target);
-  ws__buf_free(&ws->out);
   ws__free(ws->alloc, ws->url);
   ws__free(ws->alloc, ws->protocol);
   ws__free(ws->alloc, ws->extensions);
-  ws__free(ws->alloc, ws->pmd);
   if (!ws->is_server)
     ws__free(ws->alloc, (void *)(uintptr_t)ws->copts);
   ws_loop *loop = ws->loop;
@@ -212,7 +221,7 @@ static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv);
  * Client sockets are not parked. */
 bool ws__socket_try_park(ws_socket *ws) {
   if (ws->conn && ws->srv && ws->phase == WS__PH_OPEN && !ws->terminating && !ws->freeing &&
-      !ws->out.data && ws_conn_park(ws->conn, &ws->park)) {
+      !ws->pend && ws_conn_park(ws->conn, &ws->park)) {
     ws->conn = NULL;
     ws->parked = true;
     return true;
@@ -284,7 +293,7 @@ static void arm_timer(ws_socket *ws) {
         ws__server_slow_limits(ws->srv, &bytes, &ms) && ws->over_since + ms < when)
       when = ws->over_since + ms;
   } else if (ws->phase != WS__PH_DONE)
-    when = ws->handshake_deadline;
+    when = ws->pend ? ws->pend->handshake_deadline : UINT64_MAX;
   if (when == UINT64_MAX)
     ws__timer_stop(ws->loop, &ws->timer);
   else
@@ -366,8 +375,8 @@ void ws__socket_cut(ws_socket *ws, int err, const char *detail) {
  * open connection that then drops; frames queued by the conn are not written. TCP is closed
  * (FIN, or RST when unread input waits: either way no close frame), then the close event. */
 static void terminate_now(ws_socket *ws) {
-  if (ws->sock.state == WS__SOCK_OPEN && ws->out_off < ws->out.len) {
-    ws_slice sl = {ws->out.data + ws->out_off, ws->out.len - ws->out_off};
+  if (ws->sock.state == WS__SOCK_OPEN && ws->pend && ws->pend->out_off < ws->pend->out.len) {
+    ws_slice sl = {ws->pend->out.data + ws->pend->out_off, ws->pend->out.len - ws->pend->out_off};
     (void)ws__sock_write(&ws->sock, &sl, 1);
   }
   ws__sock_close(&ws->sock);
@@ -391,16 +400,16 @@ static void flush_cb(ws__flush *f) {
   if (ws->sock.state != WS__SOCK_OPEN)
     return;
   if (ws->phase != WS__PH_OPEN) {
-    if (ws->out_off < ws->out.len) {
-      ws_slice sl = {ws->out.data + ws->out_off, ws->out.len - ws->out_off};
+    if (ws->pend->out_off < ws->pend->out.len) {
+      ws_slice sl = {ws->pend->out.data + ws->pend->out_off, ws->pend->out.len - ws->pend->out_off};
       long w = ws__sock_write(&ws->sock, &sl, 1);
       if (w < 0) {
         fail_before_open(ws, (int)w, ws__sock_detail(&ws->sock));
         return;
       }
-      ws->out_off += (size_t)w;
+      ws->pend->out_off += (size_t)w;
     }
-    if (ws->phase == WS__PH_HTTP && ws->out_off == ws->out.len) {
+    if (ws->phase == WS__PH_HTTP && ws->pend->out_off == ws->pend->out.len) {
       /* Answered: FIN, then the socket ends (the peer's close or the timer frees it). */
       ws__sock_shutdown_write(&ws->sock);
     }
@@ -415,9 +424,9 @@ static void flush_cb(ws__flush *f) {
   /* One writev: the rest of the 101 response (server) ahead of the connection's frames. */
   ws_slice sl[64];
   int k = 0;
-  size_t head = ws->out.len - ws->out_off;
+  size_t head = ws->pend ? ws->pend->out.len - ws->pend->out_off : 0;
   if (head > 0)
-    sl[k++] = (ws_slice){ws->out.data + ws->out_off, head};
+    sl[k++] = (ws_slice){ws->pend->out.data + ws->pend->out_off, head};
   int n = k + ws_conn_pending_out(c, sl + k, 64 - k);
   if (n > 0) {
     long w = ws__sock_write(&ws->sock, sl, n);
@@ -427,7 +436,8 @@ static void flush_cb(ws__flush *f) {
     }
     size_t wr = (size_t)w;
     size_t h = wr < head ? wr : head;
-    ws->out_off += h;
+    if (h)
+      ws->pend->out_off += h;
     if (wr > h)
       ws_conn_consume_out(c, wr - h);
     /* More than 64 slices were waiting and the socket took them all: write again (the flush
@@ -437,14 +447,11 @@ static void flush_cb(ws__flush *f) {
       return;
     }
   }
-  if (ws->out_off < ws->out.len) {
+  if (ws->pend && ws->pend->out_off < ws->pend->out.len) {
     arm_timer(ws);
     return; /* the FIN must not overtake the 101 */
   }
-  if (ws->out.data) { /* the 101 is out: give its buffer back */
-    ws__buf_free(&ws->out);
-    ws->out_off = 0;
-  }
+  free_pend(ws); /* open and the 101 is out: what the handshake needed goes */
   switch (ws_conn_transport(c)) {
   case WS_TRANSPORT_KEEP:
     break;
@@ -479,8 +486,8 @@ static void sock_open(ws__sock *s, int err, const char *detail) {
   ws->phase = WS__PH_HANDSHAKE;
   if (!ws->is_server) {
     size_t len;
-    const uint8_t *req = ws_client_handshake_request(ws->chs, &len);
-    if (ws__buf_append(&ws->out, req, len) != WS_OK) {
+    const uint8_t *req = ws_client_handshake_request(ws->pend->chs, &len);
+    if (ws__buf_append(&ws->pend->out, req, len) != WS_OK) {
       fail_before_open(ws, WS_ERR_NOMEM, "request");
       return;
     }
@@ -516,7 +523,7 @@ static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
   /* permessage-deflate: what the handshake agreed goes to the conn (docs/deflate.md). */
   ws_deflate_params dp;
   const ws_deflate_options *dopt = ws->is_server ? (ws->srv ? ws__server_deflate(ws->srv) : NULL)
-                                                 : (ws->pmd ? &ws->pmd->o : NULL);
+                                                 : (ws->pend->pmd ? &ws->pend->pmd->o : NULL);
   if (dopt && ws_deflate_params_from_handshake(&dp, o.role, dopt, ext) == 1)
     o.deflate = &dp;
   ws->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->loop));
@@ -524,8 +531,8 @@ static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
     return WS_ERR_NOMEM;
   ws->phase = WS__PH_OPEN;
   ws->state = WS_OPEN;
-  ws__buf_clear(&ws->out); /* a client's request is out; a server puts its 101 here next */
-  ws->out_off = 0;
+  ws__buf_clear(&ws->pend->out); /* a client's request is out; a server puts its 101 here next */
+  ws->pend->out_off = 0;
   return WS_OK;
 }
 
@@ -542,24 +549,24 @@ void ws__socket_set_negotiated(ws_socket *ws, const char *protocol, const ws_ext
 
 static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   size_t used = 0;
-  int rc = ws_client_handshake_recv(ws->chs, data, len, &used);
+  int rc = ws_client_handshake_recv(ws->pend->chs, data, len, &used);
   if (rc == WS_ERR_AGAIN)
     return;
   if (rc != WS_OK) {
-    fail_before_open(ws, rc, ws_client_handshake_detail(ws->chs));
+    fail_before_open(ws, rc, ws_client_handshake_detail(ws->pend->chs));
     return;
   }
-  ws__socket_set_negotiated(ws, ws_client_handshake_protocol(ws->chs),
-                            ws_client_handshake_extensions(ws->chs));
-  if (start_conn(ws, ws_client_handshake_rsv(ws->chs), ws_client_handshake_extensions(ws->chs)) !=
+  ws__socket_set_negotiated(ws, ws_client_handshake_protocol(ws->pend->chs),
+                            ws_client_handshake_extensions(ws->pend->chs));
+  if (start_conn(ws, ws_client_handshake_rsv(ws->pend->chs), ws_client_handshake_extensions(ws->pend->chs)) !=
       WS_OK) {
     fail_before_open(ws, WS_ERR_NOMEM, "connection");
     return;
   }
   /* Everything the handshake negotiated has been copied: an open connection keeps no head
    * buffer (per-connection memory stays small while idle). */
-  ws_client_handshake_free(ws->chs);
-  ws->chs = NULL;
+  ws_client_handshake_free(ws->pend->chs);
+  ws->pend->chs = NULL;
   fire_plain(ws, "open");
   if (ws->freeing)
     return;
@@ -570,31 +577,31 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
 
 static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   size_t used = 0;
-  if (!ws->shs && !(ws->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws->alloc))) {
+  if (!ws->pend->shs && !(ws->pend->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws->alloc))) {
     ws__socket_finish(ws);
     return;
   }
-  int rc = ws_server_handshake_recv(ws->shs, data, len, &used);
+  int rc = ws_server_handshake_recv(ws->pend->shs, data, len, &used);
   if (rc == WS_ERR_AGAIN)
     return;
   if (rc == WS_OK) {
     size_t rl;
-    const uint8_t *resp = ws_server_handshake_response(ws->shs, &rl);
-    ws__socket_set_negotiated(ws, ws_server_handshake_protocol(ws->shs),
-                              ws_server_handshake_extensions(ws->shs));
-    if (start_conn(ws, ws_server_handshake_rsv(ws->shs), ws_server_handshake_extensions(ws->shs)) !=
+    const uint8_t *resp = ws_server_handshake_response(ws->pend->shs, &rl);
+    ws__socket_set_negotiated(ws, ws_server_handshake_protocol(ws->pend->shs),
+                              ws_server_handshake_extensions(ws->pend->shs));
+    if (start_conn(ws, ws_server_handshake_rsv(ws->pend->shs), ws_server_handshake_extensions(ws->pend->shs)) !=
         WS_OK) {
       ws__socket_finish(ws);
       return;
     }
-    if (ws__buf_append(&ws->out, resp, rl) != WS_OK) {
+    if (ws__buf_append(&ws->pend->out, resp, rl) != WS_OK) {
       ws__socket_finish(ws);
       return;
     }
     touch(ws);
     ws__server_on_upgrade(ws->srv, ws, data + used, len - used);
-    ws_server_handshake_free(ws->shs); /* the request is no longer needed: see the client */
-    ws->shs = NULL;
+    ws_server_handshake_free(ws->pend->shs); /* the request is no longer needed: see the client */
+    ws->pend->shs = NULL;
     return;
   }
   ws__server_on_http(ws->srv, ws, rc);
@@ -651,8 +658,12 @@ static void sock_writable(ws__sock *s) { touch(s->owner); }
 /* ---- construction ----------------------------------------------------------------------- */
 ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_server) {
   ws_socket *ws = ws__calloc(alloc, 1, sizeof *ws);
-  if (!ws)
+  ws__pend *pend = ws ? ws__calloc(alloc, 1, sizeof *pend) : NULL;
+  if (!pend) {
+    ws__free(alloc, ws);
     return NULL;
+  }
+  ws->pend = pend;
   ws__event_target_init(&ws->target, alloc);
   ws->loop = loop;
   ws->alloc = alloc;
@@ -663,7 +674,7 @@ ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_se
   ws__timer_init(&ws->timer, on_timer);
   ws->freer.fn = free_now;
   /* Handshake heads are at most 8 KiB each way; an HTTP answer body at most 16 MiB. */
-  ws__buf_init(&ws->out, alloc, (16u << 20) + 8192u);
+  ws__buf_init(&ws->pend->out, alloc, (16u << 20) + 8192u);
   ws__handle_link(loop, &ws->handle, cut_on_loop_free);
   ws__loop_ref(loop);
   return ws;
@@ -764,9 +775,9 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
     *err = WS_ERR_NOMEM;
     return NULL;
   }
-  ws->chs = hs;
-  ws->pmd = pmd;
-  ws->handshake_deadline = ws_loop_now(loop) + opts->handshake_timeout_ms;
+  ws->pend->chs = hs;
+  ws->pend->pmd = pmd;
+  ws->pend->handshake_deadline = ws_loop_now(loop) + opts->handshake_timeout_ms;
   char port[8];
   snprintf(port, sizeof port, "%u", (unsigned)u->port);
   rc = ws__sock_connect(&ws->sock, u->host, port, tls);
@@ -774,7 +785,7 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   if (rc != WS_OK) {
     /* Network failures are events, not return values (WHATWG): report from the loop. */
     ws->fail_err = rc;
-    ws->handshake_deadline = ws_loop_now(loop);
+    ws->pend->handshake_deadline = ws_loop_now(loop);
   }
   arm_timer(ws);
   *err = WS_OK;
