@@ -301,7 +301,7 @@ static int append(ws_event_target *t, const char *type, bool handler, ws_event_l
     tp = copy;
   }
   if (t->len == t->cap) {
-    uint32_t cap = t->cap ? t->cap * 2 : 2;
+    uint32_t cap = t->cap ? t->cap * 2 : 1; /* one handler (a server's "message") is common */
     if (t->cap >= MAX_LISTENERS) {
       ws__free(t->alloc, copy);
       return WS_ERR_LIMIT;

@@ -112,11 +112,11 @@ static void sent(ws_socket *ws, int rc) {
     (void)ws_close_with(ws, 1011, "out of memory");
 }
 
-static void watch(ws_socket *ws, api_rec *r) {
-  ws_on(ws, "open", r_event, r);
-  ws_on(ws, "message", r_event, r);
-  ws_on(ws, "error", r_event, r);
-  ws_on(ws, "close", r_event, r);
+/* false when a handler could not be set (out of memory): an application then gives up on the
+ * connection, or its bookkeeping (the server's message count here) silently goes wrong. */
+static bool watch(ws_socket *ws, api_rec *r) {
+  return ws_on(ws, "open", r_event, r) == WS_OK && ws_on(ws, "message", r_event, r) == WS_OK &&
+         ws_on(ws, "error", r_event, r) == WS_OK && ws_on(ws, "close", r_event, r) == WS_OK;
 }
 
 /* server: echo; scenario 1 closes with 4000 after the third message; scenario 2 sends two
@@ -146,7 +146,8 @@ static void s_close(const ws_event *ev, void *ud) {
 static int on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
   (void)srv, (void)req;
   api_run *r = ud;
-  watch(ws, &r->s);
+  if (!watch(ws, &r->s))
+    return -1; /* out of memory: the server closes with 1011 */
   if (ws_event_target_add_listener(ws_target(ws), "message", s_message, r) != WS_OK)
     return -1; /* out of memory: the server closes with 1011 */
   if (ws_event_target_add_listener(ws_target(ws), "close", s_close, r) != WS_OK)
@@ -215,9 +216,12 @@ static api_result run_api(int scenario, long fail_at) {
       r->client = ws_open(r->loop, url, NULL, 0, &oo, &err);
       if (!r->client)
         WS_CHECK_MSG(err == WS_ERR_NOMEM, "ws_open: %s", ws_errname(err));
-      else {
+      else if (!watch(r->client, &r->c)) {
+        /* out of memory for the handlers: give up on the socket (its close event may not be
+         * seen now; the loop still frees it) */
+        (void)ws_close(r->client, 4001, NULL);
+      } else {
         res.created = true;
-        watch(r->client, &r->c);
         if (ws_event_target_add_listener(ws_target(r->client), "open", c_open, r) != WS_OK)
           (void)ws_close(r->client, 4001, NULL);
       }
