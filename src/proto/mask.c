@@ -179,7 +179,7 @@ void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key
    * ~230 GB/s on this machine's Zen 4, while on short payloads it gains nothing and, on some
    * Intel cores, 512-bit instructions lower the clock for the code around them. */
   uint32_t k32 = key_word(key, offset);
-  if (n >= 4096 && __builtin_cpu_supports("avx512f")) {
+  if (n >= 64 && __builtin_cpu_supports("avx512f") && (n >= 4096 || !__builtin_cpu_is("intel"))) {
     mask_avx512(dst, src, n, k32);
     return;
   }
