@@ -147,6 +147,28 @@ __attribute__((target("avx512f"))) static void mask_avx512(uint8_t *dst, const u
     mask_avx2(dst, src, n, k32);
     return;
   }
+  /* Vectors that end at n start at n - 64 * j, whose key is that of offset n. */
+  const __m512i k0 = _mm512_set1_epi32((int)k32);
+  const __m512i kn = _mm512_set1_epi32((int)key_at(k32, n));
+  if (n <= 256) {
+    /* Up to 4 vectors: all loaded before any store (in place), no loop. */
+    if (n <= 128) {
+      const __m512i a = _mm512_loadu_si512((const void *)src);
+      const __m512i b = _mm512_loadu_si512((const void *)(src + n - 64));
+      _mm512_storeu_si512((void *)dst, _mm512_xor_si512(a, k0));
+      _mm512_storeu_si512((void *)(dst + n - 64), _mm512_xor_si512(b, kn));
+      return;
+    }
+    const __m512i a = _mm512_loadu_si512((const void *)src);
+    const __m512i b = _mm512_loadu_si512((const void *)(src + 64));
+    const __m512i c = _mm512_loadu_si512((const void *)(src + n - 128));
+    const __m512i d = _mm512_loadu_si512((const void *)(src + n - 64));
+    _mm512_storeu_si512((void *)dst, _mm512_xor_si512(a, k0));
+    _mm512_storeu_si512((void *)(dst + 64), _mm512_xor_si512(b, k0));
+    _mm512_storeu_si512((void *)(dst + n - 128), _mm512_xor_si512(c, kn));
+    _mm512_storeu_si512((void *)(dst + n - 64), _mm512_xor_si512(d, kn));
+    return;
+  }
   const __m512i first = _mm512_loadu_si512((const void *)src);
   const __m512i last = _mm512_loadu_si512((const void *)(src + n - 64));
   size_t i = (size_t)(-(uintptr_t)src & 63);
@@ -164,9 +186,8 @@ __attribute__((target("avx512f"))) static void mask_avx512(uint8_t *dst, const u
   for (; n - i >= 64; i += 64)
     _mm512_storeu_si512((void *)(dst + i),
                         _mm512_xor_si512(_mm512_load_si512((const void *)(src + i)), k));
-  _mm512_storeu_si512((void *)dst, _mm512_xor_si512(first, _mm512_set1_epi32((int)k32)));
-  _mm512_storeu_si512((void *)(dst + n - 64),
-                      _mm512_xor_si512(last, _mm512_set1_epi32((int)key_at(k32, n - 64))));
+  _mm512_storeu_si512((void *)dst, _mm512_xor_si512(first, k0));
+  _mm512_storeu_si512((void *)(dst + n - 64), _mm512_xor_si512(last, kn));
 }
 #endif
 
