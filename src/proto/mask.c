@@ -255,7 +255,3 @@ void ws__mask_copy_with(ws__mask_impl impl, uint8_t *dst, const uint8_t *src, si
 #endif
   mask_portable(dst, src, n, rotated_key(key, offset));
 }
-
-void ws__mask_inplace(uint8_t *p, size_t n, const uint8_t key[4], uint64_t offset) {
-  ws__mask_copy(p, p, n, key, offset);
-}

@@ -7,11 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* XOR p[0..n) in place with key, where p[0] is at payload offset `offset` (so the key byte
- * used for p[0] is key[offset % 4]). */
-void ws__mask_inplace(uint8_t *p, size_t n, const uint8_t key[4], uint64_t offset);
 /* dst[i] = src[i] ^ key[(offset + i) % 4]; dst and src may be the same but not overlap otherwise. */
 void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4], uint64_t offset);
+/* XOR p[0..n) in place with key, where p[0] is at payload offset `offset` (so the key byte
+ * used for p[0] is key[offset % 4]). */
+static inline void ws__mask_inplace(uint8_t *p, size_t n, const uint8_t key[4], uint64_t offset) {
+  ws__mask_copy(p, p, n, key, offset);
+}
 
 /* The implementations, exposed for tests and benchmarks, which compare them; each has the
  * contract of ws__mask_copy. ws__mask_copy itself picks AVX-512 for 4 KiB and more, AVX2 for
