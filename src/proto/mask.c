@@ -40,16 +40,18 @@ static void mask_portable(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k
 }
 
 #ifdef WS_MASK_X86
-/* The vector versions share one shape, which needs no byte loop for n >= the vector width W:
- *   1. load the first and the last W bytes of the source before anything is written (so the
- *      in-place case reads them unmasked);
- *   2. run the main loop over whole vectors from the first W-aligned source address;
- *   3. store the first and last vectors, masked with the key rotated to their own offsets.
- * Steps 1 and 3 overlap the loop's bytes, but they write the same values the loop wrote, so the
- * result is right for any alignment, length and offset, and no byte is handled by scalar code.
- * Below W, the next smaller width does the same. Aligning the loads rather than the stores was
- * measured: copying 64 KiB (L2) with a destination 3 bytes off a line went from 80% to 95% of
- * memcpy; in place both are the same (bench/RESULTS-micro.md). */
+/* The vector versions share one shape, with a vector width W of 16, 32 or 64 bytes and no byte
+ * loop for n >= 8:
+ *   - n < W: the halves of W (two overlapping vectors of W/2, then 16, then two 8-byte words);
+ *   - W <= n <= 4W: two or four overlapping vectors (the first and the last one or two), all
+ *     loaded before the first store so that the in-place case reads them unmasked; no loop;
+ *   - n > 4W: load the first and the last W bytes, run the main loop, four vectors per step,
+ *     from the first W-aligned source address, then store the first and last vectors.
+ * The overlapping vectors write the same values twice, so the result is right for any
+ * alignment, length and offset. Every vector that ends at n starts a multiple of 4 bytes before
+ * it, so two key vectors (offset 0 and offset n) serve all but the loop. Aligning the loads
+ * rather than the stores was measured: copying 64 KiB (L2) with a destination 3 bytes off a
+ * line went from 80% to 95% of memcpy; in place both are the same (bench/RESULTS-micro.md). */
 
 /* The 4-byte key as a little-endian word rotated so that its byte 0 is key[offset % 4]. */
 static uint32_t key_at(uint32_t k32, uint64_t offset) {
@@ -66,11 +68,10 @@ static uint32_t key_word(const uint8_t key[4], uint64_t offset) {
 }
 
 /* n < 16: two overlapping 8-byte words, or bytes. */
-static void mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k32) {
+static inline void mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k32) {
   if (n >= 8) {
     uint64_t a, b, ka = (uint64_t)k32 * 0x100000001u;
-    uint32_t kb32 = key_at(k32, n - 8);
-    uint64_t kb = (uint64_t)kb32 * 0x100000001u;
+    uint64_t kb = (uint64_t)key_at(k32, n) * 0x100000001u;
     memcpy(&a, src, 8);
     memcpy(&b, src + n - 8, 8);
     a ^= ka;
@@ -83,10 +84,45 @@ static void mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k32)
     dst[i] = (uint8_t)(src[i] ^ (k32 >> ((i & 3) * 8)));
 }
 
+/* 16 <= n <= 32: the first and the last 16 bytes. */
+static inline void mask_16_32(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k32) {
+  const __m128i a = _mm_loadu_si128((const __m128i *)src);
+  const __m128i b = _mm_loadu_si128((const __m128i *)(src + n - 16));
+  _mm_storeu_si128((__m128i *)dst, _mm_xor_si128(a, _mm_set1_epi32((int)k32)));
+  _mm_storeu_si128((__m128i *)(dst + n - 16),
+                   _mm_xor_si128(b, _mm_set1_epi32((int)key_at(k32, n))));
+}
+
+/* 32 <= n <= 64: the first and the last 32 bytes. */
+__attribute__((target("avx2"))) static inline void mask_32_64(uint8_t *dst, const uint8_t *src,
+                                                              size_t n, uint32_t k32) {
+  const __m256i a = _mm256_loadu_si256((const __m256i *)src);
+  const __m256i b = _mm256_loadu_si256((const __m256i *)(src + n - 32));
+  _mm256_storeu_si256((__m256i *)dst, _mm256_xor_si256(a, _mm256_set1_epi32((int)k32)));
+  _mm256_storeu_si256((__m256i *)(dst + n - 32),
+                      _mm256_xor_si256(b, _mm256_set1_epi32((int)key_at(k32, n))));
+}
+
 /* SSE2 is part of x86_64, so this needs no feature check. */
 static void mask_sse2(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k32) {
   if (n < 16) {
     mask_small(dst, src, n, k32);
+    return;
+  }
+  if (n <= 32) {
+    mask_16_32(dst, src, n, k32);
+    return;
+  }
+  const __m128i k0 = _mm_set1_epi32((int)k32), kn = _mm_set1_epi32((int)key_at(k32, n));
+  if (n <= 64) {
+    const __m128i a = _mm_loadu_si128((const __m128i *)src);
+    const __m128i b = _mm_loadu_si128((const __m128i *)(src + 16));
+    const __m128i c = _mm_loadu_si128((const __m128i *)(src + n - 32));
+    const __m128i d = _mm_loadu_si128((const __m128i *)(src + n - 16));
+    _mm_storeu_si128((__m128i *)dst, _mm_xor_si128(a, k0));
+    _mm_storeu_si128((__m128i *)(dst + 16), _mm_xor_si128(b, k0));
+    _mm_storeu_si128((__m128i *)(dst + n - 32), _mm_xor_si128(c, kn));
+    _mm_storeu_si128((__m128i *)(dst + n - 16), _mm_xor_si128(d, kn));
     return;
   }
   const __m128i first = _mm_loadu_si128((const __m128i *)src);
@@ -105,17 +141,35 @@ static void mask_sse2(uint8_t *dst, const uint8_t *src, size_t n, uint32_t k32) 
   }
   for (; n - i >= 16; i += 16)
     _mm_storeu_si128((__m128i *)(dst + i),
-                    _mm_xor_si128(_mm_load_si128((const __m128i *)(src + i)), k));
-  _mm_storeu_si128((__m128i *)dst, _mm_xor_si128(first, _mm_set1_epi32((int)k32)));
-  _mm_storeu_si128((__m128i *)(dst + n - 16),
-                   _mm_xor_si128(last, _mm_set1_epi32((int)key_at(k32, n - 16))));
+                     _mm_xor_si128(_mm_load_si128((const __m128i *)(src + i)), k));
+  _mm_storeu_si128((__m128i *)dst, _mm_xor_si128(first, k0));
+  _mm_storeu_si128((__m128i *)(dst + n - 16), _mm_xor_si128(last, kn));
 }
 
 /* AVX2: 128 bytes per step. */
 __attribute__((target("avx2"))) static void mask_avx2(uint8_t *dst, const uint8_t *src, size_t n,
                                                       uint32_t k32) {
   if (n < 32) {
-    mask_sse2(dst, src, n, k32);
+    if (n >= 16)
+      mask_16_32(dst, src, n, k32);
+    else
+      mask_small(dst, src, n, k32);
+    return;
+  }
+  if (n <= 64) {
+    mask_32_64(dst, src, n, k32);
+    return;
+  }
+  const __m256i k0 = _mm256_set1_epi32((int)k32), kn = _mm256_set1_epi32((int)key_at(k32, n));
+  if (n <= 128) {
+    const __m256i a = _mm256_loadu_si256((const __m256i *)src);
+    const __m256i b = _mm256_loadu_si256((const __m256i *)(src + 32));
+    const __m256i c = _mm256_loadu_si256((const __m256i *)(src + n - 64));
+    const __m256i d = _mm256_loadu_si256((const __m256i *)(src + n - 32));
+    _mm256_storeu_si256((__m256i *)dst, _mm256_xor_si256(a, k0));
+    _mm256_storeu_si256((__m256i *)(dst + 32), _mm256_xor_si256(b, k0));
+    _mm256_storeu_si256((__m256i *)(dst + n - 64), _mm256_xor_si256(c, kn));
+    _mm256_storeu_si256((__m256i *)(dst + n - 32), _mm256_xor_si256(d, kn));
     return;
   }
   const __m256i first = _mm256_loadu_si256((const __m256i *)src);
@@ -134,24 +188,25 @@ __attribute__((target("avx2"))) static void mask_avx2(uint8_t *dst, const uint8_
   }
   for (; n - i >= 32; i += 32)
     _mm256_storeu_si256((__m256i *)(dst + i),
-                       _mm256_xor_si256(_mm256_load_si256((const __m256i *)(src + i)), k));
-  _mm256_storeu_si256((__m256i *)dst, _mm256_xor_si256(first, _mm256_set1_epi32((int)k32)));
-  _mm256_storeu_si256((__m256i *)(dst + n - 32),
-                      _mm256_xor_si256(last, _mm256_set1_epi32((int)key_at(k32, n - 32))));
+                        _mm256_xor_si256(_mm256_load_si256((const __m256i *)(src + i)), k));
+  _mm256_storeu_si256((__m256i *)dst, _mm256_xor_si256(first, k0));
+  _mm256_storeu_si256((__m256i *)(dst + n - 32), _mm256_xor_si256(last, kn));
 }
 
 /* AVX-512 (F is enough: 512-bit XOR, loads and stores): 256 bytes per step. */
 __attribute__((target("avx512f"))) static void mask_avx512(uint8_t *dst, const uint8_t *src,
-                                                          size_t n, uint32_t k32) {
+                                                           size_t n, uint32_t k32) {
   if (n < 64) {
-    mask_avx2(dst, src, n, k32);
+    if (n >= 32)
+      mask_32_64(dst, src, n, k32);
+    else if (n >= 16)
+      mask_16_32(dst, src, n, k32);
+    else
+      mask_small(dst, src, n, k32);
     return;
   }
-  /* Vectors that end at n start at n - 64 * j, whose key is that of offset n. */
-  const __m512i k0 = _mm512_set1_epi32((int)k32);
-  const __m512i kn = _mm512_set1_epi32((int)key_at(k32, n));
+  const __m512i k0 = _mm512_set1_epi32((int)k32), kn = _mm512_set1_epi32((int)key_at(k32, n));
   if (n <= 256) {
-    /* Up to 4 vectors: all loaded before any store (in place), no loop. */
     if (n <= 128) {
       const __m512i a = _mm512_loadu_si512((const void *)src);
       const __m512i b = _mm512_loadu_si512((const void *)(src + n - 64));
@@ -191,7 +246,8 @@ __attribute__((target("avx512f"))) static void mask_avx512(uint8_t *dst, const u
 }
 #endif
 
-void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4], uint64_t offset) {
+void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4],
+                   uint64_t offset) {
 #ifdef WS_MASK_X86
   /* The feature test is a load and a bit test in libgcc's CPU model (no state of ours). Should
    * we run before libgcc's constructor has filled the model, it reads "no AVX2" and the SSE2
@@ -204,7 +260,7 @@ void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key
     mask_avx512(dst, src, n, k32);
     return;
   }
-  if (n >= 32 && __builtin_cpu_supports("avx2")) {
+  if (__builtin_cpu_supports("avx2")) {
     mask_avx2(dst, src, n, k32);
     return;
   }
