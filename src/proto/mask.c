@@ -246,18 +246,34 @@ __attribute__((target("avx512f"))) static void mask_avx512(uint8_t *dst, const u
 }
 #endif
 
+#ifdef WS_MASK_X86
+/* 1 when AVX-512 serves every size: the CPU has it and is not Intel's. Intel cores lower their
+ * clock for a while after 512-bit instructions, so there (as glibc's memcpy does, which prefers
+ * 256-bit code on Intel: Prefer_No_AVX512) only payloads of 4 KiB and more use it, where it lifts
+ * in-place unmasking of 64 KiB from ~160 to ~230 GB/s. AMD's Zen 4/5 keep their clock, and there
+ * AVX-512 lifts 1 KiB from ~117 to ~180 GB/s in place (bench/RESULTS-micro.md).
+ *
+ * The one piece of mutable state of this file: written once by a constructor, before main() and
+ * before any thread of the program exists (hence no race), read-only afterwards. One load instead
+ * of the two of libgcc's CPU model (features, vendor) bought 125-byte calls ~5%. A call made
+ * before this constructor has run (from another constructor) reads 0 and takes the tests below,
+ * which are right too. */
+static int avx512_all_sizes;
+__attribute__((constructor)) static void mask_init(void) {
+  __builtin_cpu_init(); /* libgcc's CPU model may not be filled yet in a constructor */
+  avx512_all_sizes = __builtin_cpu_supports("avx512f") && !__builtin_cpu_is("intel");
+}
+#endif
+
 void ws__mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t key[4],
                    uint64_t offset) {
 #ifdef WS_MASK_X86
-  /* The feature test is a load and a bit test in libgcc's CPU model (no state of ours). Should
-   * we run before libgcc's constructor has filled the model, it reads "no AVX2" and the SSE2
-   * path, which is always right, runs instead. */
-  /* AVX-512 only for 4 KiB and more: there it lifts in-place unmasking of 64 KiB from ~160 to
-   * ~230 GB/s on this machine's Zen 4, while on short payloads it gains nothing and, on some
-   * Intel cores, 512-bit instructions lower the clock for the code around them. */
+  /* The feature tests below are a load and a bit test in libgcc's CPU model. Should we run
+   * before libgcc's constructor has filled the model, they read "no AVX2" and the SSE2 path,
+   * which is always right, runs instead. The AVX-512 path is marked likely so that it is laid
+   * out as the straight line: a 125-byte call is ~2 ns, and each taken branch shows. */
   uint32_t k32 = key_word(key, offset);
-  if (__builtin_expect(
-          __builtin_cpu_supports("avx512f") && (n >= 4096 || !__builtin_cpu_is("intel")), 1)) {
+  if (__builtin_expect(avx512_all_sizes, 1) || (n >= 4096 && __builtin_cpu_supports("avx512f"))) {
     mask_avx512(dst, src, n, k32);
     return;
   }
