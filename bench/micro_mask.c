@@ -7,7 +7,7 @@
  *   taskset -c 1 build/bench/bench_micro_mask [--seconds S] [--same-buffer]
  *   valgrind --tool=callgrind build/bench/bench_micro_mask --loop SIZE COUNT
  *
- * --seconds: time per cell (default 0.05; the whole run takes about 6 s). The cells of a row
+ * --seconds: time per cell (default 0.05; the whole run takes about 5 s). The cells of a row
  * take turns, one batch each, and each keeps its best batch: noise on a shared machine only
  * ever slows a batch down, and taking turns exposes all cells to the same noise.
  *
@@ -19,7 +19,7 @@
  * same bytes twice in a row (a received payload is unmasked once, after the read that brought
  * it); a loop over one buffer measures instead how soon a load can pick up the previous call's
  * store of the same bytes, which for small sizes is most of what it measures (125 B in place:
- * ~25 GB/s on one buffer, ~60 on eight in a first test). --same-buffer measures that way anyway.
+ * 27 GB/s on one buffer, 76 on eight). --same-buffer measures that way anyway.
  *
  * --loop SIZE COUNT: no timing; calls ws__mask_inplace and then ws__mask_copy COUNT times each on
  * SIZE bytes (same buffers as above) for an instruction count that the machine's load does not

@@ -3,9 +3,9 @@
 #include <string.h>
 
 /* RFC 6455 5.3: octet i of the payload is XORed with key[i % 4]. A call that starts at payload
- * offset `offset` therefore uses the key rotated by offset % 4; 8, 16 and 32 are multiples of
- * 4, so one rotated key word or vector serves a whole call. docs/internals/utf8.md ("Masking")
- * has the numbers that chose this shape. */
+ * offset `offset` therefore uses the key rotated by offset % 4; 8, 16, 32 and 64 are multiples
+ * of 4, so one rotated key word or vector serves every word or vector at a multiple of 4 bytes.
+ * bench/RESULTS-micro.md ("Unmasking") has the numbers that chose this shape. */
 
 /* -DWS_NO_SIMD builds the portable code alone, as on other CPUs (used to test that build). */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(WS_NO_SIMD)
