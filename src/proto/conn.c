@@ -502,8 +502,14 @@ static void frame_done(ws_conn *c) {
     ws_conn_fail(c, WS_ERR_PROTO_INVALID_UTF8, 0);
     return;
   }
+  /* While on_message runs, ws_conn_send of this very buffer may take it instead of copying it
+   * (the echo/forward pattern: conn_out.c); the application's pointer stays valid until the
+   * callback returns either way. A zero-copy message (whole_message) points into the caller's
+   * input and is never lent. */
+  c->lent = c->msg.data;
   deliver(c, c->msg.data, c->msg.len);
-  ws__buf_free(&c->msg); /* a finished message keeps no memory */
+  c->lent = NULL;
+  ws__buf_free(&c->msg); /* a finished message keeps no memory (nothing if it was taken) */
 }
 
 /* Payload bytes p[0..n) of the current frame, n <= what the frame still lacks. Returns the
