@@ -225,6 +225,32 @@ WS_API void ws_conn_set_user_data(ws_conn *c, void *ud);
 /* sizeof(struct ws_conn), for reports of per-connection memory. */
 WS_API size_t ws_conn_sizeof(void);
 
+/* ---- parking an idle connection --------------------------------------------------------- */
+/* An OPEN connection with nothing in flight (no partial frame or message received, nothing
+ * queued to send, no fragmented send under way, no ping awaiting its pong, no closing
+ * handshake, no permessage-deflate) is fully described by a few numbers. ws_conn_park frees such
+ * a connection and keeps those numbers in `out` (32 bytes instead of ws_conn_sizeof()); it
+ * returns false and changes nothing for a connection that is not idle in that sense. A server
+ * holding many idle connections parks them after each burst of work and unparks one when bytes
+ * arrive or the application writes (src/api does this; see docs/conn.md).
+ * ws_conn_unpark rebuilds the connection with the same options and callbacks it was created
+ * with (the caller keeps them) and now_ms as the current time: its readyState, timers (idle
+ * timeout, keepalive), duration and parameters are those of the parked connection. NULL on
+ * allocation failure or options ws_conn_new refuses. */
+typedef struct ws_conn_parked {
+  uint64_t opened_at; /* private: the fields may change between versions */
+  uint64_t last_rx;
+  uint64_t deadline;
+  uint8_t rsv_allowed;
+  uint8_t reserved_[7];
+} ws_conn_parked;
+WS_API bool ws_conn_park(ws_conn *c, ws_conn_parked *out);
+WS_API ws_conn *ws_conn_unpark(const ws_conn_parked *p, const ws_conn_options *opts,
+                               const ws_conn_callbacks *cb, void *ud, uint64_t now_ms);
+/* The next time a parked connection needs ws_conn_tick (after unparking it), as
+ * ws_conn_next_deadline. */
+WS_API uint64_t ws_conn_parked_deadline(const ws_conn_parked *p);
+
 /* Frames built once and queued on many connections without copying (server role: frames are
  * not masked). Reference counted (not atomic: one loop thread); the creator holds one
  * reference. op TEXT (valid UTF-8) or BINARY, else NULL; NULL on allocation failure. */

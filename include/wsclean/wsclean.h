@@ -302,6 +302,13 @@ WS_API long ws_server_broadcast(ws_server *srv, const char *route, bool binary, 
 /* The same for an explicit set of sockets of one server (NULL entries are skipped). */
 WS_API long ws_broadcast(ws_socket *const *sockets, size_t n, bool binary, const void *data,
                          size_t len);
+/* Start the closing handshake on every OPEN connection of the server (route NULL) or of one
+ * route path, as ws_close_with(ws, code, reason) on each, without stopping the listener (e.g.
+ * 1012 Service Restart on SIGHUP). Returns how many connections it started closing;
+ * WS_ERR_INVALID_ACCESS for a code not valid on the wire, WS_ERR_SYNTAX for a reason over
+ * 123 bytes or not UTF-8, WS_ERR_INVAL for NULL srv. */
+WS_API long ws_server_close_all(ws_server *srv, const char *route, uint16_t code,
+                                const char *reason);
 /* Graceful shutdown: stop accepting, close every connection with `code` (1001 Going Away, or
  * 1012 Service Restart for a restart; any on-wire code is accepted, 0 means 1001) after the
  * messages already queued, wait up to deadline_ms (default when 0: 5000) for the closing

@@ -35,9 +35,11 @@ struct ws_socket {
   int fail_err;
   uint64_t handshake_deadline;
   uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
-  ws_event_target *target;
-  ws_conn *conn;
-  ws_conn_options copts;
+  ws_event_target target; /* embedded: no allocation until a handler is set */
+  ws_conn *conn;        /* NULL while parked (or before open) */
+  bool parked;          /* an idle OPEN connection kept as `park` (docs/internals/loop.md) */
+  ws_conn_parked park;
+  const ws_conn_options *copts; /* the server's (shared) or, for a client, its own copy */
   ws_client_handshake *chs;
   ws_server_handshake *shs;
   ws__buf out; /* handshake request/response or HTTP answer, before/instead of a ws_conn */
@@ -58,11 +60,17 @@ struct ws_socket {
  * every call that reads it (input, close, send), or a close timeout would count from the last
  * timer, possibly long ago, and cut the connection at once. */
 static inline void ws__socket_clock(ws_socket *ws) {
+  /* A parked conn has no clock: unparking gives it the loop's time. */
   if (ws->conn)
     ws_conn_tick(ws->conn, ws_loop_now(ws->loop));
 }
 
 /* socket.c, used by server.c */
+/* The socket has a conn, in memory or parked. */
+static inline bool ws__socket_has_conn(const ws_socket *ws) { return ws->conn || ws->parked; }
+/* The conn, unparked if needed; NULL when there is none or when unparking ran out of memory
+ * (the connection is then cut: close event 1006 with WS_ERR_NOMEM). */
+ws_conn *ws__socket_conn(ws_socket *ws);
 ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_server);
 void ws__socket_start_timer(ws_socket *ws);
 void ws__socket_fire_open(ws_socket *ws);

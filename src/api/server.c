@@ -179,18 +179,15 @@ static void on_accept(ws__io *io, uint32_t ev) {
     int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0)
       return; /* EAGAIN, or EMFILE and friends: try again next turn */
+    /* The handshake object (about 11 KiB) is made at the first read and freed as soon as the
+     * request is answered: a connection storm or a slow client costs the socket only. */
     ws_socket *ws = ws__socket_alloc(srv->loop, srv->alloc, true);
-    if (ws)
-      ws->shs = ws_server_handshake_new(&srv->hso, srv->alloc);
-    if (!ws || !ws->shs) {
+    if (!ws) {
       close(fd);
-      if (ws)
-        ws__socket_finish(ws);
       continue;
     }
     ws->srv = srv;
-    ws->copts = srv->opts.conn;
-    ws->copts.role = WS_ROLE_SERVER;
+    ws->copts = &srv->opts.conn; /* shared by every connection of the server */
     ws->next = srv->head;
     if (srv->head)
       srv->head->prev = ws;
@@ -344,6 +341,9 @@ void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
       return;
     }
   }
+  /* The answer is in ws->out: the request is no longer needed. */
+  ws_server_handshake_free(ws->shs);
+  ws->shs = NULL;
   ws__flush_mark(ws->loop, &ws->flush);
 }
 
@@ -379,9 +379,10 @@ static long broadcast_to(ws_socket *const *list, size_t n, ws_socket *head, cons
   long count = 0;
   size_t i = 0;
   for (ws_socket *ws = list ? (n ? list[0] : NULL) : head;;) {
-    if (ws && ws->conn && !ws->freeing && ws_conn_ready_state(ws->conn) == WS_OPEN &&
+    if (ws && ws__socket_has_conn(ws) && !ws->freeing && !ws->terminating &&
+        ws_state(ws) == WS_OPEN &&
         (!route || (ws->route && strcmp(ws->route->path, route) == 0)) &&
-        ws_conn_send_shared(ws->conn, f) == WS_OK) {
+        ws__socket_conn(ws) && ws_conn_send_shared(ws->conn, f) == WS_OK) {
       count++;
       ws__flush_mark(ws->loop, &ws->flush);
     }
@@ -414,6 +415,28 @@ long ws_broadcast(ws_socket *const *sockets, size_t n, bool binary, const void *
     if (sockets[i]) /* NULL is the default allocator: find a socket, not an allocator */
       return broadcast_to(sockets, n, NULL, NULL, binary, data, len, sockets[i]->alloc);
   return 0;
+}
+
+long ws_server_close_all(ws_server *srv, const char *route, uint16_t code, const char *reason) {
+  if (!srv)
+    return WS_ERR_INVAL;
+  /* A bad code or reason fails the call rather than every socket. */
+  if (!ws_close_code_on_wire(code))
+    return WS_ERR_INVALID_ACCESS;
+  if (reason && strlen(reason) > 123)
+    return WS_ERR_SYNTAX;
+  long count = 0;
+  for (ws_socket *ws = srv->head; ws; ws = ws->next) {
+    if (ws->freeing || ws->terminating || ws->phase != WS__PH_OPEN ||
+        ws_state(ws) != WS_OPEN || (route && (!ws->route || strcmp(ws->route->path, route) != 0)))
+      continue;
+    int rc = ws_close_with(ws, code, reason);
+    if (rc == WS_ERR_SYNTAX) /* not UTF-8: the same for every socket */
+      return rc;
+    if (rc == WS_OK)
+      count++;
+  }
+  return count;
 }
 
 /* ---- graceful shutdown ---------------------------------------------------------------------- */
@@ -449,7 +472,9 @@ int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
   for (ws_socket *ws = srv->head; ws; ws = ws->next) {
     if (ws->freeing || ws->terminating) /* ws_terminate: no frame goes out any more */
       continue;
-    if (ws->phase == WS__PH_OPEN && ws->conn) {
+    if (ws->phase == WS__PH_OPEN && ws__socket_has_conn(ws)) {
+      if (!ws__socket_conn(ws))
+        continue; /* out of memory: cut instead (close event 1006) */
       /* Queued after the messages already sent: they are delivered first. */
       ws__socket_clock(ws);
       (void)ws_conn_close(ws->conn, code, reason, strlen(reason));

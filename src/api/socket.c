@@ -60,7 +60,7 @@ static void fire_plain(ws_socket *ws, const char *type) {
   ws__event_init(&e.ev, WS_EVENT_PLAIN, type, now_ms(ws));
   e.magic = EV_MAGIC;
   e.ws = ws;
-  (void)ws_event_target_dispatch(ws->target, &e.ev);
+  (void)ws_event_target_dispatch(&ws->target, &e.ev);
 }
 
 void ws__socket_fire_open(ws_socket *ws) { fire_plain(ws, "open"); }
@@ -68,7 +68,7 @@ void ws__socket_fire_open(ws_socket *ws) { fire_plain(ws, "open"); }
 /* ---- lifetime --------------------------------------------------------------------------- */
 static void free_now(ws__deferred *d) {
   ws_socket *ws = (ws_socket *)((char *)d - offsetof(ws_socket, freer));
-  ws__sock_close(&ws->sock);
+  ws__sock_fini(&ws->sock);
   ws__timer_stop(ws->loop, &ws->timer);
   ws__flush_unmark(ws->loop, &ws->flush);
   ws__handle_unlink(&ws->handle);
@@ -77,12 +77,14 @@ static void free_now(ws__deferred *d) {
   ws_conn_free(ws->conn);
   ws_client_handshake_free(ws->chs);
   ws_server_handshake_free(ws->shs);
-  ws_event_target_free(ws->target);
+  ws__event_target_fini(&ws->target);
   ws__buf_free(&ws->out);
   ws__free(ws->alloc, ws->url);
   ws__free(ws->alloc, ws->protocol);
   ws__free(ws->alloc, ws->extensions);
   ws__free(ws->alloc, ws->pmd);
+  if (!ws->is_server)
+    ws__free(ws->alloc, (void *)(uintptr_t)ws->copts);
   ws_loop *loop = ws->loop;
   ws__free(ws->alloc, ws);
   ws__loop_unref(loop);
@@ -126,8 +128,11 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws->events_done = true;
   ws->state = WS_CLOSED;
   ws__sock_close(&ws->sock);
-  if (detail != ws->sock.detail) /* the socket's text buffer outlives the event */
-    snprintf(ws->sock.detail, sizeof ws->sock.detail, "%s", detail ? detail : "");
+  if (detail != ws->sock.detail) { /* the socket's text buffer outlives the event */
+    char *d = ws__sock_detail_buf(&ws->sock);
+    if (d)
+      snprintf(d, WS__DETAIL_MAX, "%s", detail ? detail : "");
+  }
   if (ws->is_server) { /* the application never saw this socket */
     schedule_free(ws);
     return;
@@ -135,7 +140,7 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws_close_diag diag;
   memset(&diag, 0, sizeof diag);
   diag.error = err;
-  diag.detail = ws->sock.detail;
+  diag.detail = ws__sock_detail(&ws->sock);
   close_ev ce;
   memset(&ce, 0, sizeof ce);
   uint16_t code = err == WS_ERR_TLS_HANDSHAKE ? WS_CLOSE_TLS_HANDSHAKE : WS_CLOSE_ABNORMAL;
@@ -143,7 +148,7 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ce.magic = EV_MAGIC;
   ce.ws = ws;
   fire_plain(ws, "error");
-  (void)ws_event_target_dispatch(ws->target, &ce.ev.base);
+  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
   schedule_free(ws);
 }
 
@@ -156,7 +161,7 @@ static int conn_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *data,
   ws__message_event_set(&e.ev, data, len, op == WS_OP_BINARY, now_ms(ws));
   e.magic = EV_MAGIC;
   e.ws = ws;
-  (void)ws_event_target_dispatch(ws->target, &e.ev.base);
+  (void)ws_event_target_dispatch(&ws->target, &e.ev.base);
   return 0;
 }
 
@@ -192,11 +197,65 @@ static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
                       &diag, now_ms(ws));
   ce.magic = EV_MAGIC;
   ce.ws = ws;
-  (void)ws_event_target_dispatch(ws->target, &ce.ev.base);
+  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
   schedule_free(ws);
 }
 
 static const ws_conn_callbacks conn_cbs = {conn_message, NULL, NULL, NULL, conn_error, conn_close};
+static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv);
+
+/* ---- parking (memory per idle connection) ----------------------------------------------- */
+/* An OPEN connection with nothing in flight keeps 32 bytes instead of a ws_conn (wsclean/conn.h
+ * ws_conn_park): checked at the end of every flush, undone by whatever needs the conn next. */
+static void maybe_park(ws_socket *ws) {
+  if (ws->conn && !ws->terminating && !ws->freeing && ws_conn_park(ws->conn, &ws->park)) {
+    ws->conn = NULL;
+    ws->parked = true;
+  }
+}
+
+/* Out of memory while unparking: the connection cannot go on, and there is no conn to tell the
+ * story, so the socket does (close 1006, wasClean false, diag.error WS_ERR_NOMEM). */
+static void cut_parked(ws_socket *ws) {
+  ws->parked = false;
+  ws__sock_close(&ws->sock);
+  ws->state = WS_CLOSED;
+  if (ws->srv)
+    ws__server_socket_closed(ws->srv, ws);
+  if (ws->events_done || ws->freeing) {
+    schedule_free(ws);
+    return;
+  }
+  ws->events_done = true;
+  ws_close_diag diag;
+  memset(&diag, 0, sizeof diag);
+  diag.error = WS_ERR_NOMEM;
+  diag.detail = "out of memory restoring an idle connection";
+  diag.duration_ms = ws_loop_now(ws->loop) - ws->park.opened_at;
+  close_ev ce;
+  memset(&ce, 0, sizeof ce);
+  ws__close_event_set(&ce.ev, WS_CLOSE_ABNORMAL, "", 0, false, &diag, now_ms(ws));
+  ce.magic = EV_MAGIC;
+  ce.ws = ws;
+  fire_plain(ws, "error");
+  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
+  schedule_free(ws);
+}
+
+ws_conn *ws__socket_conn(ws_socket *ws) {
+  if (ws->parked) {
+    ws_conn_options o;
+    conn_options(ws, &o, ws->park.rsv_allowed);
+    ws_conn *c = ws_conn_unpark(&ws->park, &o, &conn_cbs, ws, ws_loop_now(ws->loop));
+    if (!c) {
+      cut_parked(ws);
+      return NULL;
+    }
+    ws->conn = c;
+    ws->parked = false;
+  }
+  return ws->conn;
+}
 
 /* ---- timers ----------------------------------------------------------------------------- */
 static void arm_timer(ws_socket *ws) {
@@ -205,6 +264,8 @@ static void arm_timer(ws_socket *ws) {
   uint64_t when = UINT64_MAX;
   if (ws->abort_pending)
     when = ws_loop_now(ws->loop);
+  else if (ws->phase == WS__PH_OPEN && ws->parked)
+    when = ws_conn_parked_deadline(&ws->park);
   else if (ws->phase == WS__PH_OPEN && ws->conn) {
     when = ws_conn_next_deadline(ws->conn);
     size_t bytes;
@@ -225,9 +286,11 @@ static void arm_timer(ws_socket *ws) {
 static void check_slow_consumer(ws_socket *ws) {
   size_t bytes;
   uint32_t ms;
-  if (!ws->srv || !ws__server_slow_limits(ws->srv, &bytes, &ms) ||
-      ws_conn_ready_state(ws->conn) != WS_OPEN)
+  if (!ws->conn || !ws->srv || !ws__server_slow_limits(ws->srv, &bytes, &ms) ||
+      ws_conn_ready_state(ws->conn) != WS_OPEN) {
+    ws->over_since = 0; /* parked: nothing is queued */
     return;
+  }
   uint64_t now = ws_loop_now(ws->loop);
   if (ws_conn_pending_bytes(ws->conn) <= bytes) {
     ws->over_since = 0;
@@ -248,14 +311,17 @@ static void on_timer(ws__timer *t) {
     fail_before_open(ws, WS_ERR_ABORTED, "close() was called before the connection opened");
     return;
   }
-  if (ws->phase == WS__PH_OPEN && ws->conn) {
-    ws_conn_tick(ws->conn, ws_loop_now(ws->loop));
+  if (ws->phase == WS__PH_OPEN && ws__socket_has_conn(ws)) {
+    ws_conn *c = ws__socket_conn(ws);
+    if (!c)
+      return;
+    ws_conn_tick(c, ws_loop_now(ws->loop));
     ws__flush_mark(ws->loop, &ws->flush);
     arm_timer(ws);
     return;
   }
   if (ws->phase == WS__PH_CONNECT && ws->fail_err)
-    fail_before_open(ws, ws->fail_err, ws->sock.detail); /* ws_open's connect failed at once */
+    fail_before_open(ws, ws->fail_err, ws__sock_detail(&ws->sock)); /* ws_open's connect failed at once */
   else if (ws->phase == WS__PH_CONNECT || ws->phase == WS__PH_HANDSHAKE)
     fail_before_open(ws, WS_ERR_HANDSHAKE_TIMEOUT, "the opening handshake timed out");
   else if (ws->phase == WS__PH_HTTP)
@@ -267,7 +333,9 @@ void ws__socket_start_timer(ws_socket *ws) { arm_timer(ws); }
 /* ---- writing (once per turn) ------------------------------------------------------------ */
 static void transport_gone(ws_socket *ws, int err, const char *detail) {
   ws__sock_close(&ws->sock);
-  if (ws->conn) {
+  if (ws__socket_has_conn(ws)) {
+    if (!ws__socket_conn(ws))
+      return; /* cut_parked told the story */
     ws__socket_clock(ws);
     ws_conn_transport_closed(ws->conn, err, detail); /* fires error/close; may schedule free */
   } else
@@ -293,6 +361,8 @@ static void terminate_now(ws_socket *ws) {
     (void)ws__sock_write(&ws->sock, &sl, 1);
   }
   ws__sock_close(&ws->sock);
+  if (!ws__socket_conn(ws))
+    return;
   ws__socket_clock(ws);
   /* A plain end of transport for the conn: not a failure, so no "error" event; conn_close
    * puts WS_ERR_TERMINATED in the diagnostics. */
@@ -303,7 +373,7 @@ static void flush_cb(ws__flush *f) {
   ws_socket *ws = (ws_socket *)((char *)f - offsetof(ws_socket, flush));
   if (ws->freeing)
     return;
-  if (ws->terminating && ws->conn) {
+  if (ws->terminating && ws__socket_has_conn(ws)) {
     terminate_now(ws);
     return;
   }
@@ -314,7 +384,7 @@ static void flush_cb(ws__flush *f) {
       ws_slice sl = {ws->out.data + ws->out_off, ws->out.len - ws->out_off};
       long w = ws__sock_write(&ws->sock, &sl, 1);
       if (w < 0) {
-        fail_before_open(ws, (int)w, ws->sock.detail);
+        fail_before_open(ws, (int)w, ws__sock_detail(&ws->sock));
         return;
       }
       ws->out_off += (size_t)w;
@@ -323,6 +393,10 @@ static void flush_cb(ws__flush *f) {
       /* Answered: FIN, then the socket ends (the peer's close or the timer frees it). */
       ws__sock_shutdown_write(&ws->sock);
     }
+    return;
+  }
+  if (ws->parked) { /* nothing to write */
+    arm_timer(ws);
     return;
   }
   ws_conn *c = ws->conn;
@@ -337,7 +411,7 @@ static void flush_cb(ws__flush *f) {
   if (n > 0) {
     long w = ws__sock_write(&ws->sock, sl, n);
     if (w < 0) {
-      transport_gone(ws, (int)w, ws->sock.detail);
+      transport_gone(ws, (int)w, ws__sock_detail(&ws->sock));
       return;
     }
     size_t wr = (size_t)w;
@@ -371,6 +445,7 @@ static void flush_cb(ws__flush *f) {
     transport_gone(ws, WS_OK, NULL);
     return;
   }
+  maybe_park(ws);
   arm_timer(ws);
 }
 
@@ -408,21 +483,27 @@ static char *dup_str(const ws_allocator *a, const char *s, size_t n) {
 }
 
 /* Both ends: the handshake succeeded; run the connection. rest = the first frames. */
+static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv) {
+  *o = *ws->copts;
+  o->role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
+  o->alloc = ws->alloc;
+  o->rsv_allowed = rsv;
+  o->deflate = NULL;
+  if (!o->random) {
+    o->random = ws__random_bytes;
+    o->random_ud = NULL;
+  }
+}
+
 static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
-  ws_conn_options o = ws->copts;
-  o.role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
-  o.alloc = ws->alloc;
-  o.rsv_allowed = rsv;
+  ws_conn_options o;
+  conn_options(ws, &o, rsv);
   /* permessage-deflate: what the handshake agreed goes to the conn (docs/deflate.md). */
   ws_deflate_params dp;
   const ws_deflate_options *dopt = ws->is_server ? (ws->srv ? ws__server_deflate(ws->srv) : NULL)
                                                  : (ws->pmd ? &ws->pmd->o : NULL);
   if (dopt && ws_deflate_params_from_handshake(&dp, o.role, dopt, ext) == 1)
     o.deflate = &dp;
-  if (!o.random) {
-    o.random = ws__random_bytes;
-    o.random_ud = NULL;
-  }
   ws->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->loop));
   if (!ws->conn)
     return WS_ERR_NOMEM;
@@ -439,8 +520,9 @@ void ws__socket_set_negotiated(ws_socket *ws, const char *protocol, const ws_ext
     buf[0] = 0;
   ws__free(ws->alloc, ws->protocol);
   ws__free(ws->alloc, ws->extensions);
-  ws->protocol = dup_str(ws->alloc, protocol ? protocol : "", protocol ? strlen(protocol) : 0);
-  ws->extensions = dup_str(ws->alloc, buf, strlen(buf));
+  /* Nothing negotiated (the common case) costs no allocation: the getters answer "". */
+  ws->protocol = protocol && protocol[0] ? dup_str(ws->alloc, protocol, strlen(protocol)) : NULL;
+  ws->extensions = buf[0] ? dup_str(ws->alloc, buf, strlen(buf)) : NULL;
 }
 
 static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
@@ -473,6 +555,10 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
 
 static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   size_t used = 0;
+  if (!ws->shs && !(ws->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws->alloc))) {
+    ws__socket_finish(ws);
+    return;
+  }
   int rc = ws_server_handshake_recv(ws->shs, data, len, &used);
   if (rc == WS_ERR_AGAIN)
     return;
@@ -511,6 +597,8 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
   case WS__PH_OPEN:
     if (ws->terminating)
       return; /* ws_terminate: nothing more is delivered before the close event */
+    if (!ws__socket_conn(ws))
+      return;
     ws__socket_clock(ws);
     (void)ws_conn_recv(ws->conn, data, len);
     touch(ws);
@@ -523,6 +611,8 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
 static void sock_eof(ws__sock *s) {
   ws_socket *ws = s->owner;
   if (ws->phase == WS__PH_OPEN) {
+    if (!ws__socket_conn(ws))
+      return;
     ws__socket_clock(ws);
     ws_conn_eof(ws->conn);
     touch(ws);
@@ -548,11 +638,7 @@ ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_se
   ws_socket *ws = ws__calloc(alloc, 1, sizeof *ws);
   if (!ws)
     return NULL;
-  ws->target = ws_event_target_new(alloc);
-  if (!ws->target) {
-    ws__free(alloc, ws);
-    return NULL;
-  }
+  ws__event_target_init(&ws->target, alloc);
   ws->loop = loop;
   ws->alloc = alloc;
   ws->is_server = is_server;
@@ -644,9 +730,15 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   char us[2048];
   int ul = snprintf(us, sizeof us, "%s://%s%s%s:%u%s", u->secure ? "wss" : "ws", u->ipv6 ? "[" : "",
                     u->host, u->ipv6 ? "]" : "", (unsigned)u->port, u->resource);
+  ws_conn_options *copts = ws ? ws__malloc(alloc, sizeof *copts) : NULL;
+  if (copts) {
+    *copts = opts->conn;
+    copts->role = WS_ROLE_CLIENT;
+    ws->copts = copts;
+  }
   if (ws)
     ws->url = dup_str(alloc, us, ul < 0 ? 0 : (size_t)ul >= sizeof us ? sizeof us - 1 : (size_t)ul);
-  if (!ws || !ws->url) {
+  if (!ws || !ws->url || !copts) {
     if (ws) {
       ws->freeing = true;
       free_now(&ws->freer);
@@ -659,10 +751,6 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   }
   ws->chs = hs;
   ws->pmd = pmd;
-  ws->copts = opts->conn;
-  ws->copts.role = WS_ROLE_CLIENT;
-  ws->protocol = dup_str(alloc, "", 0);
-  ws->extensions = dup_str(alloc, "", 0);
   ws->handshake_deadline = ws_loop_now(loop) + opts->handshake_timeout_ms;
   char port[8];
   snprintf(port, sizeof port, "%u", (unsigned)u->port);
@@ -679,15 +767,17 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
 }
 
 /* ---- the socket's API ------------------------------------------------------------------- */
-ws_event_target *ws_target(ws_socket *ws) { return ws ? ws->target : NULL; }
+ws_event_target *ws_target(ws_socket *ws) { return ws ? &ws->target : NULL; }
 
 int ws_on(ws_socket *ws, const char *type, ws_event_listener_cb cb, void *ud) {
   if (!ws || !type)
     return WS_ERR_INVAL;
-  return ws_event_target_set_handler(ws->target, type, cb, ud);
+  return ws_event_target_set_handler(&ws->target, type, cb, ud);
 }
 
 ws_ready_state ws_state(const ws_socket *ws) {
+  if (ws->parked) /* an idle OPEN connection */
+    return ws->terminating ? WS_CLOSING : WS_OPEN;
   if (!ws->conn)
     return ws->state;
   ws_ready_state st = ws_conn_ready_state(ws->conn);
@@ -697,10 +787,12 @@ ws_ready_state ws_state(const ws_socket *ws) {
 static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
   if (!ws || (!data && len))
     return WS_ERR_INVAL;
-  if (!ws->conn)
+  if (!ws__socket_has_conn(ws))
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
   if (ws->terminating)
     return WS_OK; /* as after close(): the data is dropped */
+  if (!ws__socket_conn(ws))
+    return WS_ERR_NOMEM;
   ws__socket_clock(ws);
   int rc = ws_conn_send(ws->conn, op, data, len);
   if (rc == WS_ERR_STATE)
@@ -723,10 +815,12 @@ int ws_send_binary(ws_socket *ws, const void *data, size_t len) {
 int ws_ping(ws_socket *ws, const void *data, size_t len) {
   if (!ws || len > 125)
     return WS_ERR_INVAL;
-  if (!ws->conn)
+  if (!ws__socket_has_conn(ws))
     return ws->state == WS_CONNECTING ? WS_ERR_STATE : WS_OK;
   if (ws->terminating)
     return WS_OK;
+  if (!ws__socket_conn(ws))
+    return WS_ERR_NOMEM;
   ws__socket_clock(ws);
   int rc = ws_conn_ping(ws->conn, data, len);
   touch(ws);
@@ -752,6 +846,8 @@ static int close_common(ws_socket *ws, uint16_t code, const char *reason) {
   /* A reason without a code means 1000 (WHATWG close() step 4); neither: an empty body. */
   if (code == 0 && reason)
     code = WS_CLOSE_NORMAL;
+  if (!ws__socket_conn(ws))
+    return WS_OK; /* out of memory: the connection was cut instead (close event 1006) */
   ws__socket_clock(ws);
   int rc = ws_conn_close(ws->conn, code, reason, rl);
   touch(ws);
@@ -781,7 +877,7 @@ int ws_terminate(ws_socket *ws) {
   ws_ready_state st = ws_state(ws);
   if (st == WS_CLOSED || ws->freeing)
     return WS_OK;
-  if (st == WS_CONNECTING || !ws->conn)
+  if (st == WS_CONNECTING || !ws__socket_has_conn(ws))
     return close_common(ws, 0, NULL); /* WHATWG close() while CONNECTING: fail it */
   if (ws->terminating)
     return WS_OK;
@@ -793,7 +889,7 @@ int ws_terminate(ws_socket *ws) {
 int ws_pause(ws_socket *ws) {
   if (!ws)
     return WS_ERR_INVAL;
-  if (!ws->conn || ws->freeing || ws_state(ws) == WS_CLOSED)
+  if (!ws__socket_has_conn(ws) || ws->freeing || ws_state(ws) == WS_CLOSED)
     return WS_ERR_STATE;
   ws__sock_pause_read(&ws->sock, true);
   return WS_OK;
@@ -802,7 +898,7 @@ int ws_pause(ws_socket *ws) {
 int ws_resume(ws_socket *ws) {
   if (!ws)
     return WS_ERR_INVAL;
-  if (!ws->conn || ws->freeing || ws_state(ws) == WS_CLOSED)
+  if (!ws__socket_has_conn(ws) || ws->freeing || ws_state(ws) == WS_CLOSED)
     return WS_ERR_STATE;
   ws__sock_pause_read(&ws->sock, false);
   return WS_OK;

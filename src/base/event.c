@@ -18,21 +18,7 @@
  * rarely has more than a few; the bound keeps a runaway add loop from eating memory. */
 #define MAX_LISTENERS 1024
 
-typedef struct entry {
-  char type[WS_EVENT_TYPE_MAX + 1];
-  ws_event_listener_cb cb;
-  void *ud;
-  bool handler; /* the on<type> slot (HTML event handler), not an addEventListener entry */
-  bool removed; /* DOM listener "removed" flag: skipped by a dispatch already under way */
-} entry;
-
-struct ws_event_target {
-  const ws_allocator *alloc;
-  entry *v;
-  size_t len, cap;
-  unsigned depth;    /* dispatches in progress on this target (re-entrancy) */
-  bool free_pending; /* ws_event_target_free() was called from a listener */
-};
+typedef ws__listener entry;
 
 /* ---- Event ---------------------------------------------------------------------------------- */
 
@@ -227,14 +213,36 @@ ws_event_target *ws_event_target_new(const ws_allocator *alloc) {
   return t;
 }
 
-static void destroy(ws_event_target *t) {
-  ws__free(t->alloc, t->v);
-  ws__free(t->alloc, t);
+void ws__event_target_init(ws_event_target *t, const ws_allocator *alloc) {
+  memset(t, 0, sizeof *t);
+  t->alloc = ws__alloc_or_default(alloc);
+  t->embedded = true;
 }
 
+static void entry_fini(ws_event_target *t, entry *e) {
+  if (e->own_type)
+    ws__free(t->alloc, (void *)(uintptr_t)e->type);
+}
+
+static void release(ws_event_target *t) {
+  for (uint32_t i = 0; i < t->len; i++)
+    entry_fini(t, &t->v[i]);
+  ws__free(t->alloc, t->v);
+  t->v = NULL;
+  t->len = t->cap = 0;
+}
+
+static void destroy(ws_event_target *t) {
+  release(t);
+  if (!t->embedded)
+    ws__free(t->alloc, t);
+}
+
+void ws__event_target_fini(ws_event_target *t) { release(t); }
+
 void ws_event_target_free(ws_event_target *t) {
-  if (!t)
-    return;
+  if (!t || t->embedded)
+    return; /* an embedded target goes with its owner */
   if (t->depth > 0) {
     /* Called from one of t's own listeners: the dispatch loop still reads t, so the outermost
      * dispatch frees it on its way out. */
@@ -246,10 +254,13 @@ void ws_event_target_free(ws_event_target *t) {
 
 /* Drop entries flagged removed; only when no dispatch holds indices into the array. */
 static void sweep(ws_event_target *t) {
-  size_t w = 0;
-  for (size_t r = 0; r < t->len; r++)
+  uint32_t w = 0;
+  for (uint32_t r = 0; r < t->len; r++) {
     if (!t->v[r].removed)
       t->v[w++] = t->v[r];
+    else
+      entry_fini(t, &t->v[r]);
+  }
   t->len = w;
 }
 
@@ -261,7 +272,7 @@ static void mark_removed(ws_event_target *t, entry *e) {
 
 static entry *find(ws_event_target *t, const char *type, bool handler, ws_event_listener_cb cb,
                    void *ud) {
-  for (size_t i = 0; i < t->len; i++) {
+  for (uint32_t i = 0; i < t->len; i++) {
     entry *e = &t->v[i];
     if (e->removed || e->handler != handler || strcmp(e->type, type) != 0)
       continue;
@@ -271,23 +282,44 @@ static entry *find(ws_event_target *t, const char *type, bool handler, ws_event_
   return NULL;
 }
 
+/* The types a WebSocket dispatches are shared static strings; others are copied. */
+static const char *const KNOWN_TYPES[] = {"open", "message", "error", "close"};
+
 static int append(ws_event_target *t, const char *type, bool handler, ws_event_listener_cb cb,
                   void *ud) {
+  const char *tp = NULL;
+  for (size_t i = 0; i < sizeof KNOWN_TYPES / sizeof KNOWN_TYPES[0]; i++)
+    if (strcmp(KNOWN_TYPES[i], type) == 0)
+      tp = KNOWN_TYPES[i];
+  char *copy = NULL;
+  if (!tp) {
+    size_t n = strlen(type) + 1;
+    copy = ws__malloc(t->alloc, n);
+    if (!copy)
+      return WS_ERR_NOMEM;
+    memcpy(copy, type, n);
+    tp = copy;
+  }
   if (t->len == t->cap) {
-    if (t->cap >= MAX_LISTENERS)
+    uint32_t cap = t->cap ? t->cap * 2 : 2;
+    if (t->cap >= MAX_LISTENERS) {
+      ws__free(t->alloc, copy);
       return WS_ERR_LIMIT;
-    size_t cap = t->cap ? t->cap * 2 : 4;
+    }
     if (cap > MAX_LISTENERS)
       cap = MAX_LISTENERS;
     entry *v = ws__realloc(t->alloc, t->v, cap * sizeof *v);
-    if (!v)
+    if (!v) {
+      ws__free(t->alloc, copy);
       return WS_ERR_NOMEM;
+    }
     t->v = v;
     t->cap = cap;
   }
   entry *e = &t->v[t->len++];
   memset(e, 0, sizeof *e);
-  memcpy(e->type, type, strlen(type) + 1);
+  e->type = tp;
+  e->own_type = copy != NULL;
   e->cb = cb;
   e->ud = ud;
   e->handler = handler;
@@ -358,8 +390,8 @@ int ws_event_target_dispatch(ws_event_target *t, ws_event *ev) {
   ev->in_dispatch = true;
   t->depth++;
   /* Entries appended from here on are past n: not called in this dispatch (DOM clones the list). */
-  size_t n = t->len;
-  for (size_t i = 0; i < n && !t->free_pending; i++) {
+  uint32_t n = t->len;
+  for (uint32_t i = 0; i < n && !t->free_pending; i++) {
     /* Re-read through t->v each time: a listener may have grown (moved) the array. */
     const entry *e = &t->v[i];
     if (e->removed || strcmp(e->type, ev->type) != 0)

@@ -35,6 +35,32 @@ struct ws_message_event {
   bool binary;
 };
 
+/* One listener or handler slot: 32 bytes. The type points at a static string for the four
+ * WebSocket event types and at an allocated copy for any other. */
+typedef struct ws__listener {
+  const char *type;
+  ws_event_listener_cb cb;
+  void *ud;
+  bool handler; /* the on<type> slot (HTML event handler), not an addEventListener entry */
+  bool removed; /* DOM listener "removed" flag: skipped by a dispatch already under way */
+  bool own_type; /* type is an allocated copy */
+} ws__listener;
+
+/* An EventTarget, embeddable (a ws_socket carries one: no allocation until a listener is
+ * added, one array of 32-byte entries after). */
+struct ws_event_target {
+  const ws_allocator *alloc;
+  ws__listener *v;
+  uint32_t len, cap;
+  uint32_t depth;    /* dispatches in progress on this target (re-entrancy) */
+  bool free_pending; /* ws_event_target_free() was called from a listener */
+  bool embedded;     /* inside another object: ws__event_target_fini, never freed itself */
+};
+
+/* An embedded target: init before use, fini when its owner goes (not from a listener). */
+void ws__event_target_init(ws_event_target *t, const ws_allocator *alloc);
+void ws__event_target_fini(ws_event_target *t);
+
 /* Initialise an embedded, trusted event of the library's own (no allocation).
  * ws__close_event_set: reason_len must be <= 123 (it comes off the wire or from a validated close()). */
 void ws__event_init(ws_event *ev, ws_event_kind kind, const char *type, double time_stamp);

@@ -1,6 +1,8 @@
 /* Non-blocking TCP sockets (IPv4/IPv6) with optional TLS on the fd. See sock.h. */
 #include "loop/sock.h"
 
+#include "base/alloc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -28,8 +30,29 @@ void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h, void *
   s->io.fd = -1;
 }
 
+char *ws__sock_detail_buf(ws__sock *s) {
+  if (!s->detail)
+    s->detail = ws__malloc(ws__loop_alloc(s->loop), WS__DETAIL_MAX);
+  if (s->detail)
+    s->detail[0] = '\0';
+  return s->detail;
+}
+
+const char *ws__sock_detail(const ws__sock *s) {
+  /* NULL after a failure whose text could not be stored (no memory for it). */
+  return s->detail ? s->detail : "(no error text: out of memory)";
+}
+
 static void set_detail_errno(ws__sock *s, const char *what, int err) {
-  snprintf(s->detail, sizeof s->detail, "%s: %s", what, strerror(err));
+  char *d = ws__sock_detail_buf(s);
+  if (d)
+    snprintf(d, WS__DETAIL_MAX, "%s: %s", what, strerror(err));
+}
+
+static void set_detail_tls(ws__sock *s) {
+  char *d = ws__sock_detail_buf(s);
+  if (d)
+    ws__tls_error_text(s->ssl, d, WS__DETAIL_MAX);
 }
 
 static void update_interest(ws__sock *s) {
@@ -117,7 +140,8 @@ static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server, const char *host) 
     BIO_meth_free(m);
     SSL_free(s->ssl);
     s->ssl = NULL;
-    snprintf(s->detail, sizeof s->detail, "TLS: out of memory");
+    if (ws__sock_detail_buf(s))
+      snprintf(s->detail, WS__DETAIL_MAX, "TLS: out of memory");
     return WS_ERR_NOMEM;
   }
   BIO_set_data(b, (void *)(intptr_t)s->io.fd);
@@ -161,10 +185,10 @@ static void tls_handshake(ws__sock *s) {
     update_interest(s);
     return;
   }
-  ws__tls_error_text(s->ssl, s->detail, sizeof s->detail);
+  set_detail_tls(s);
   SSL_set_quiet_shutdown(s->ssl, 1); /* no close_notify after a failed handshake */
   ws__sock_close(s);
-  s->h->on_open(s, WS_ERR_TLS_HANDSHAKE, s->detail);
+  s->h->on_open(s, WS_ERR_TLS_HANDSHAKE, ws__sock_detail(s));
 }
 
 static void connected(ws__sock *s) {
@@ -222,7 +246,8 @@ int ws__sock_connect(ws__sock *s, const char *host, const char *port, SSL_CTX *t
   hints.ai_socktype = SOCK_STREAM;
   int rc = getaddrinfo(host, port, &hints, &s->ai_list);
   if (rc != 0) {
-    snprintf(s->detail, sizeof s->detail, "getaddrinfo %s: %s", host, gai_strerror(rc));
+    if (ws__sock_detail_buf(s))
+      snprintf(s->detail, WS__DETAIL_MAX, "getaddrinfo %s: %s", host, gai_strerror(rc));
     s->ai_list = NULL;
     return WS_ERR_RESOLVE;
   }
@@ -273,7 +298,7 @@ static void check_connect(ws__sock *s) {
     return;
   set_detail_errno(s, "connect", err);
   ws__sock_close(s);
-  s->h->on_open(s, WS_ERR_CONNECT, s->detail);
+  s->h->on_open(s, WS_ERR_CONNECT, ws__sock_detail(s));
 }
 
 static void read_plain(ws__sock *s) {
@@ -294,7 +319,7 @@ static void read_plain(ws__sock *s) {
     return;
   int e = errno;
   set_detail_errno(s, "recv", e);
-  s->h->on_error(s, e == ECONNRESET ? WS_ERR_RESET : WS_ERR_IO, s->detail);
+  s->h->on_error(s, e == ECONNRESET ? WS_ERR_RESET : WS_ERR_IO, ws__sock_detail(s));
 }
 
 static void read_tls(ws__sock *s) {
@@ -325,7 +350,7 @@ static void read_tls(ws__sock *s) {
       eof = true;
     } else {
       err = WS_ERR_TLS;
-      ws__tls_error_text(s->ssl, s->detail, sizeof s->detail);
+      set_detail_tls(s);
       SSL_set_quiet_shutdown(s->ssl, 1);
     }
     break;
@@ -342,7 +367,7 @@ static void read_tls(ws__sock *s) {
     update_interest(s);
     s->h->on_eof(s);
   } else if (err != WS_OK) {
-    s->h->on_error(s, err, s->detail);
+    s->h->on_error(s, err, ws__sock_detail(s));
   }
 }
 
@@ -426,7 +451,7 @@ static long write_tls(ws__sock *s, const ws_slice *sl, int n) {
         set_detail_errno(s, "send", errno);
         return errno == ECONNRESET || errno == EPIPE ? WS_ERR_RESET : WS_ERR_IO;
       }
-      ws__tls_error_text(s->ssl, s->detail, sizeof s->detail);
+      set_detail_tls(s);
       return WS_ERR_TLS;
     }
     total += r;
@@ -536,6 +561,12 @@ void ws__sock_close(ws__sock *s) {
     s->ai_list = s->ai_next = NULL;
   }
   s->state = WS__SOCK_CLOSED;
+}
+
+void ws__sock_fini(ws__sock *s) {
+  ws__sock_close(s);
+  ws__free(ws__loop_alloc(s->loop), s->detail);
+  s->detail = NULL;
 }
 
 /* ---- listening --------------------------------------------------------------------------- */

@@ -53,10 +53,19 @@ struct ws__sock {
   bool tls_server;
   bool rd_paused;                     /* ws__sock_pause_read: no read interest, no on_read */
   struct addrinfo *ai_list, *ai_next; /* connect candidates, tried in order */
-  char detail[WS__DETAIL_MAX];        /* text of the last failure (also the owner's) */
+  char *detail; /* text of the last failure (also the owner's): WS__DETAIL_MAX bytes allocated
+                   at the first failure, so an idle connection carries no text buffer */
 };
 
 void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h, void *owner);
+/* Release what the socket still holds once its owner is done with it (after ws__sock_close
+ * and after the last use of its detail text). */
+void ws__sock_fini(ws__sock *s);
+/* The detail buffer (WS__DETAIL_MAX bytes, emptied), allocated on first use; NULL if that
+ * allocation failed. */
+char *ws__sock_detail_buf(ws__sock *s);
+/* The text of the last failure, never NULL. */
+const char *ws__sock_detail(const ws__sock *s);
 /* Resolve host (getaddrinfo, synchronous: use numeric addresses or local names) and start a
  * non-blocking connect, trying each address in turn. tls: a client SSL_CTX or NULL (the SSL
  * takes its own reference). Returns WS_OK (on_open follows), or WS_ERR_RESOLVE/WS_ERR_CONNECT/

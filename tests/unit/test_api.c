@@ -5,6 +5,7 @@
 #include "wstest.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -336,6 +337,120 @@ WS_TEST(broadcast_reaches_every_open_connection) {
   for (int i = 0; i < 3; i++)
     h_run(&h, rec_closed, &r[i]);
   h_free(&h);
+}
+
+WS_TEST(close_all_closes_every_open_connection_and_keeps_listening) {
+  harness h;
+  h_init(&h, 0);
+  rec r[2];
+  memset(r, 0, sizeof r);
+  ws_socket *ws[2];
+  for (int i = 0; i < 2; i++) {
+    ws[i] = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+    watch(ws[i], &r[i]);
+    h_run(&h, rec_opened, &r[i]);
+  }
+  for (int i = 0; i < 100 && ws_server_connections(h.srv) < 2; i++)
+    ws_loop_run_once(h.loop, 10);
+  /* Bad arguments change nothing. */
+  WS_CHECK_EQ_INT(ws_server_close_all(NULL, NULL, 1012, NULL), WS_ERR_INVAL);
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1005, NULL), WS_ERR_INVALID_ACCESS);
+  char longr[130];
+  memset(longr, 'r', sizeof longr - 1);
+  longr[sizeof longr - 1] = '\0';
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1012, longr), WS_ERR_SYNTAX);
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1012, "\xff"), WS_ERR_SYNTAX);
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, "/other", 1012, "restart"), 0);
+  WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1012, "restart"), 2);
+  for (int i = 0; i < 2; i++) {
+    h_run(&h, rec_closed, &r[i]);
+    WS_CHECK_EQ_INT(r[i].code, 1012);
+    WS_CHECK_EQ_STR(r[i].reason, "restart");
+    WS_CHECK(r[i].clean);
+  }
+  /* Still listening: a new connection opens. */
+  rec r2 = {0};
+  ws_socket *again = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
+  watch(again, &r2);
+  h_run(&h, rec_opened, &r2);
+  WS_CHECK_EQ_INT(r2.opens, 1);
+  ws_close(again, 1000, NULL);
+  h_run(&h, rec_closed, &r2);
+  h_free(&h);
+}
+
+/* An idle connection is parked (wsclean/conn.h ws_conn_park); if memory runs out when bytes
+ * arrive and it must be restored, the server's socket reports error + close 1006 with
+ * WS_ERR_NOMEM and cuts TCP (the client sees 1006): nothing hangs, nothing leaks. */
+typedef struct park_alloc {
+  size_t conn_size;
+  bool armed; /* fail the next allocation of a ws_conn */
+  int failed;
+  long live;
+} park_alloc;
+static void *pa_malloc(size_t n, void *ud) {
+  park_alloc *a = ud;
+  if (a->armed && n == a->conn_size) {
+    a->armed = false;
+    a->failed++;
+    return NULL;
+  }
+  a->live++;
+  return malloc(n);
+}
+static void *pa_realloc(void *p, size_t n, void *ud) {
+  park_alloc *a = ud;
+  if (!p)
+    a->live++;
+  return realloc(p, n);
+}
+static void pa_free(void *p, void *ud) {
+  ((park_alloc *)ud)->live--;
+  free(p);
+}
+static int park_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  watch(ws, ud);
+  ws_event_target_add_listener(ws_target(ws), "message", s_echo, NULL);
+  return 0;
+}
+
+WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
+  park_alloc pa = {ws_conn_sizeof(), false, 0, 0};
+  ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
+  ws_loop *loop = ws_loop_new(&al);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  int err = 0;
+  ws_server *srv = ws_server_new(loop, &o, &err);
+  WS_CHECK_EQ_INT(err, WS_OK);
+  rec sr = {0}, cr = {0};
+  ws_server_route(srv, "*", NULL, 0, park_on_conn, &sr);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+  ws_socket *c = ws_open(loop, url, NULL, 0, NULL, NULL);
+  watch(c, &cr);
+  for (int i = 0; i < 300 && cr.opens == 0; i++)
+    ws_loop_run_once(loop, 10);
+  ws_send_text(c, "a", 1);
+  for (int i = 0; i < 300 && !strstr(cr.log, "msg:a"); i++)
+    ws_loop_run_once(loop, 10);
+  for (int i = 0; i < 5; i++) /* both ends idle: parked */
+    ws_loop_run_once(loop, 10);
+  ws_send_text(c, "b", 1); /* the client restores its conn here, before the fault is armed */
+  pa.armed = true;
+  for (int i = 0; i < 300 && (sr.closes == 0 || cr.closes == 0); i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(pa.failed, 1);
+  WS_CHECK_EQ_STR(sr.log, "open,msg:a,error,close:1006:0");
+  WS_CHECK_EQ_INT(sr.err, WS_ERR_NOMEM);
+  WS_CHECK_EQ_STR(cr.log, "open,msg:a,close:1006:0");
+  ws_server_shutdown(srv, 1001, 200);
+  for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
+  }
+  ws_loop_free(loop);
+  WS_CHECK_EQ_INT(pa.live, 0);
 }
 
 WS_TEST(shutdown_closes_1001_cleanly_on_both_sides_after_queued_messages) {

@@ -203,28 +203,49 @@ static void log_close(const conn_rec *c, const ws_close_event *ce) {
 
 /* ---- connection events ----------------------------------------------------------------------- */
 
-static void on_message(const ws_event *ev, void *ud) {
-  conn_rec *c = ud;
+static void echo(ws_socket *ws, const serve_loop *sl, int scenario, const ws_event *ev) {
   const ws_message_event *m = ws_event_as_message(ev);
   size_t len = 0;
   const uint8_t *data = ws_message_event_data(m, &len);
   bool binary = ws_message_event_is_binary(m);
-  if (c->scenario == SC_TOOBIG && len > 125) {
-    ws_close_with(c->ws, WS_CLOSE_MESSAGE_TOO_BIG, "this endpoint takes at most 125 bytes");
+  if (scenario == SC_TOOBIG && len > 125) {
+    ws_close_with(ws, WS_CLOSE_MESSAGE_TOO_BIG, "this endpoint takes at most 125 bytes");
     return;
   }
-  if (c->scenario == SC_TEXTONLY && binary) {
-    ws_close_with(c->ws, WS_CLOSE_UNSUPPORTED_DATA, "this endpoint takes text only");
+  if (scenario == SC_TEXTONLY && binary) {
+    ws_close_with(ws, WS_CLOSE_UNSUPPORTED_DATA, "this endpoint takes text only");
     return;
   }
-  int rc = binary ? ws_send_binary(c->ws, data, len) : ws_send_text(c->ws, (const char *)data, len);
+  int rc = binary ? ws_send_binary(ws, data, len) : ws_send_text(ws, (const char *)data, len);
   if (rc != WS_OK) {
     /* The echo could not be queued (send queue at its cap while the peer is not reading):
      * say so with 1011 rather than drop a message silently. */
-    if (c->sl->o->verbosity >= 1)
+    if (sl->o->verbosity >= 1)
       fprintf(stderr, "wsclean serve: echo failed: %s\n", ws_strerror(rc));
-    ws_close_with(c->ws, WS_CLOSE_INTERNAL_ERROR, "echo failed: send queue full");
+    ws_close_with(ws, WS_CLOSE_INTERNAL_ERROR, "echo failed: send queue full");
   }
+}
+
+/* A connection with a record (logged, or on a scenario path). */
+static void on_message(const ws_event *ev, void *ud) {
+  conn_rec *c = ud;
+  echo(c->ws, c->sl, c->scenario, ev);
+}
+
+/* A plain echo connection keeps no record of its own (memory per idle connection, issue 8):
+ * the handler's data is the loop, the socket is the event's target. */
+static void on_message_plain(const ws_event *ev, void *ud) {
+  echo(ws_event_socket(ev), ud, SC_ECHO, ev);
+}
+
+static void unlink_rec(conn_rec *c) {
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    c->sl->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  ws__free(NULL, c);
 }
 
 static void on_close(const ws_event *ev, void *ud) {
@@ -233,13 +254,7 @@ static void on_close(const ws_event *ev, void *ud) {
     ws_loop_clear_timeout(c->sl->loop, c->timer);
   if (c->sl->o->verbosity >= 2)
     log_close(c, ws_event_as_close(ev));
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    c->sl->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  ws__free(NULL, c);
+  unlink_rec(c);
 }
 
 /* /noclose: the connection never read again; end it without a close frame. */
@@ -287,9 +302,23 @@ static void start_scenario(conn_rec *c, const ws_http_request *req) {
   }
 }
 
+static bool is_scenario_path(const ws_http_request *req) {
+  for (size_t i = 0; i < sizeof(SCENARIOS) / sizeof(SCENARIOS[0]); i++)
+    if (strlen(SCENARIOS[i].path) == req->path_len &&
+        memcmp(SCENARIOS[i].path, req->path, req->path_len) == 0)
+      return true;
+  return false;
+}
+
 static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
   (void)srv;
   serve_loop *sl = ud;
+  bool scenario = sl->o->scenarios == 1 && is_scenario_path(req);
+  if (!scenario && sl->o->verbosity < 2) {
+    /* Plain echo, nothing logged per connection: no record (SIGHUP reaches it through
+     * ws_server_close_all). */
+    return ws_on(ws, "message", on_message_plain, sl) == WS_OK ? 0 : -1;
+  }
   conn_rec *c = ws__calloc(NULL, 1, sizeof(*c));
   if (!c)
     return -1; /* the library closes with 1011 */
@@ -306,16 +335,17 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   if (sl->conns)
     sl->conns->prev = c;
   sl->conns = c;
-  ws_on(ws, "message", on_message, c);
-  ws_on(ws, "close", on_close, c);
+  if (ws_on(ws, "message", on_message, c) != WS_OK || ws_on(ws, "close", on_close, c) != WS_OK) {
+    ws_on(ws, "message", NULL, NULL);
+    unlink_rec(c);
+    return -1;
+  }
   if (sl->o->verbosity >= 2)
     fprintf(stderr, "wsclean: open id=%lu target=%s origin=%s\n", c->id, c->target,
             c->peer_origin[0] ? c->peer_origin : "-");
-  bool scenarios = sl->o->scenarios == 1;
-  if (scenarios && req->path_len == 5 && memcmp(req->path, "/fail", 5) == 0) {
-    return -1; /* the handler fails: the library closes with 1011 Internal Error */
-  }
-  if (scenarios)
+  if (scenario && req->path_len == 5 && memcmp(req->path, "/fail", 5) == 0)
+    return -1; /* the handler fails: the library closes with 1011 Internal Error (logged) */
+  if (scenario)
     start_scenario(c, req);
   return 0;
 }
@@ -400,8 +430,8 @@ static void do_shutdown(ws_loop *loop, void *ud) {
 static void do_restart(ws_loop *loop, void *ud) {
   (void)loop;
   serve_loop *sl = ud;
-  for (conn_rec *c = sl->conns; c; c = c->next)
-    ws_close_with(c->ws, WS_CLOSE_SERVICE_RESTART, "service restart");
+  if (sl->srv)
+    (void)ws_server_close_all(sl->srv, NULL, WS_CLOSE_SERVICE_RESTART, "service restart");
 }
 
 static void *signal_thread(void *arg) {
