@@ -265,6 +265,15 @@ typedef struct ws_server_options {
    * 0 (off). The hard cap conn.send_queue_limit applies in any case. */
   size_t slow_consumer_bytes;
   uint32_t slow_consumer_ms;
+  /* Memory of idle connections: an OPEN connection with nothing in flight (no partial frame or
+   * message, nothing queued, no ping awaiting its pong, no permessage-deflate) for park_idle_ms
+   * gives back its protocol state (ws_conn_park, about 650 B) and gets it back when it is next
+   * used (bytes arrive, a send, a timer); nothing observable changes. A connection idle since
+   * its handshake is parked as soon as its 101 is out; after it has worked, once idle for
+   * park_idle_ms. Default 1000 ms (parked 1-2 s after its last activity: a busy connection never
+   * pays for it); 0: at the end of every loop turn that leaves it idle (least memory, a little
+   * CPU per message); UINT32_MAX: only right after the handshake. */
+  uint32_t park_idle_ms;
   ws_http_cb on_http; /* plain HTTP requests; NULL (default): 426 Upgrade Required */
   void *http_ud;
   ws_conn_options conn; /* per-connection limits (conn.h), server role */

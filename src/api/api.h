@@ -38,6 +38,8 @@ struct ws_socket {
   ws_event_target target; /* embedded: no allocation until a handler is set */
   ws_conn *conn;        /* NULL while parked (or before open) */
   bool parked;          /* an idle OPEN connection kept as `park` (docs/internals/loop.md) */
+  bool touched;         /* activity since the server's last parking sweep */
+  bool woke;            /* unparked at least once: parked by the sweep from then on */
   ws_conn_parked park;
   const ws_conn_options *copts; /* the server's (shared) or, for a client, its own copy */
   ws_client_handshake *chs;
@@ -71,6 +73,8 @@ static inline bool ws__socket_has_conn(const ws_socket *ws) { return ws->conn ||
 /* The conn, unparked if needed; NULL when there is none or when unparking ran out of memory
  * (the connection is then cut: close event 1006 with WS_ERR_NOMEM). */
 ws_conn *ws__socket_conn(ws_socket *ws);
+/* Park the socket's conn if it has nothing in flight (server.c's sweep). */
+bool ws__socket_try_park(ws_socket *ws);
 ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_server);
 void ws__socket_start_timer(ws_socket *ws);
 void ws__socket_fire_open(ws_socket *ws);
@@ -84,6 +88,10 @@ void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc);
 void ws__server_socket_gone(ws_server *srv, ws_socket *ws);
 void ws__server_socket_opened(ws_server *srv, ws_socket *ws);
 void ws__server_socket_closed(ws_server *srv, ws_socket *ws);
+/* A parked socket was restored: the sweep must run again. */
+void ws__server_socket_unparked(ws_server *srv);
+/* park_idle_ms 0: park at the end of the flush that left a connection idle. */
+bool ws__server_parks_at_once(const ws_server *srv);
 const ws_server_handshake_options *ws__server_hs_options(const ws_server *srv);
 SSL_CTX *ws__server_tls(const ws_server *srv);
 /* The slow-consumer limits; false when the check is off. */

@@ -38,6 +38,7 @@ struct ws_server {
   ws__route routes[MAX_ROUTES];
   size_t num_routes;
   ws_socket *head; /* every connection, in any phase */
+  ws__timer park_timer; /* parks connections idle for opts.park_idle_ms */
   size_t nopen;    /* OPEN connections counted against max_connections */
   ws__handle handle;
   ws__timer timer; /* the shutdown deadline */
@@ -59,6 +60,7 @@ void ws_server_options_init(ws_server_options *o) {
    * client_header_timeout 60 s, Node's http server headersTimeout 60 s, Python websockets
    * open_timeout 10 s. docs/api.md. */
   o->handshake_timeout_ms = 30000;
+  o->park_idle_ms = 1000;
   ws_conn_options_init(&o->conn, WS_ROLE_SERVER);
   ws_deflate_options_init(&o->deflate, WS_ROLE_SERVER);
 }
@@ -122,6 +124,7 @@ static void server_free_now(ws__deferred *d) {
     close(srv->lfd);
   }
   ws__timer_stop(srv->loop, &srv->timer);
+  ws__timer_stop(srv->loop, &srv->park_timer);
   ws__handle_unlink(&srv->handle);
   ws__tls_ctx_free(srv->tls);
   ws_loop *loop = srv->loop;
@@ -158,6 +161,41 @@ void ws__server_socket_gone(ws_server *srv, ws_socket *ws) {
   maybe_finish_shutdown(srv);
 }
 
+/* ---- parking idle connections ---------------------------------------------------------------
+ * Every park_idle_ms the sweep parks each connection that saw no activity since the previous
+ * sweep and has nothing in flight (ws_conn_park). An idle connection is parked between one and
+ * two periods after its last activity; a busy one only pays for a flag set at each flush. The
+ * sweep visits every connection (O(n) per period: about 1 ms per 10,000 connections). */
+static bool sweep_on(const ws_server *srv) {
+  return srv->opts.park_idle_ms != 0 && srv->opts.park_idle_ms != UINT32_MAX;
+}
+
+static void arm_park(ws_server *srv) {
+  if (sweep_on(srv) && !srv->freeing && !ws__timer_active(&srv->park_timer) && srv->head)
+    (void)ws__timer_start_at(srv->loop, &srv->park_timer,
+                             ws_loop_now(srv->loop) + srv->opts.park_idle_ms);
+}
+
+static void park_sweep(ws__timer *t) {
+  ws_server *srv = (ws_server *)((char *)t - offsetof(ws_server, park_timer));
+  bool awake = false;
+  for (ws_socket *ws = srv->head; ws; ws = ws->next) {
+    if (ws->parked)
+      continue;
+    if (ws->touched)
+      ws->touched = false;
+    else
+      (void)ws__socket_try_park(ws);
+    awake = awake || !ws->parked;
+  }
+  if (awake)
+    arm_park(srv);
+}
+
+void ws__server_socket_unparked(ws_server *srv) { arm_park(srv); }
+
+bool ws__server_parks_at_once(const ws_server *srv) { return srv->opts.park_idle_ms == 0; }
+
 void ws__server_socket_opened(ws_server *srv, ws_socket *ws) {
   ws->counted = true;
   srv->nopen++;
@@ -188,10 +226,12 @@ static void on_accept(ws__io *io, uint32_t ev) {
     }
     ws->srv = srv;
     ws->copts = &srv->opts.conn; /* shared by every connection of the server */
+    ws->touched = true;
     ws->next = srv->head;
     if (srv->head)
       srv->head->prev = ws;
     srv->head = ws;
+    arm_park(srv);
     if (ws__sock_accept(&ws->sock, fd, srv->tls) != WS_OK) {
       ws__socket_finish(ws);
       continue;
@@ -228,6 +268,7 @@ ws_server *ws_server_new(ws_loop *loop, const ws_server_options *opts, int *err)
   srv->lfd = -1;
   srv->freer.fn = server_free_now;
   ws__timer_init(&srv->timer, NULL);
+  ws__timer_init(&srv->park_timer, park_sweep);
   char detail[WS__DETAIL_MAX];
   if (opts->tls_cert_file) {
     srv->tls = ws__tls_server_ctx(opts->tls_cert_file, opts->tls_key_file, detail, sizeof detail);

@@ -205,13 +205,19 @@ static const ws_conn_callbacks conn_cbs = {conn_message, NULL, NULL, NULL, conn_
 static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv);
 
 /* ---- parking (memory per idle connection) ----------------------------------------------- */
-/* An OPEN connection with nothing in flight keeps 32 bytes instead of a ws_conn (wsclean/conn.h
- * ws_conn_park): checked at the end of every flush, undone by whatever needs the conn next. */
-static void maybe_park(ws_socket *ws) {
-  if (ws->conn && !ws->terminating && !ws->freeing && ws_conn_park(ws->conn, &ws->park)) {
+/* A server's OPEN connection with nothing in flight keeps 32 bytes instead of a ws_conn
+ * (wsclean/conn.h ws_conn_park): parked at the end of the flush that sent its 101 if nothing
+ * else is going on, later by the server's sweep once idle for park_idle_ms (or at the end of
+ * every flush that leaves it idle when that is 0); restored by whatever needs the conn next.
+ * Client sockets are not parked. */
+bool ws__socket_try_park(ws_socket *ws) {
+  if (ws->conn && ws->srv && ws->phase == WS__PH_OPEN && !ws->terminating && !ws->freeing &&
+      !ws->out.data && ws_conn_park(ws->conn, &ws->park)) {
     ws->conn = NULL;
     ws->parked = true;
+    return true;
   }
+  return false;
 }
 
 /* Out of memory while unparking: the connection cannot go on, and there is no conn to tell the
@@ -253,6 +259,10 @@ ws_conn *ws__socket_conn(ws_socket *ws) {
     }
     ws->conn = c;
     ws->parked = false;
+    ws->touched = true;
+    ws->woke = true;
+    if (ws->srv)
+      ws__server_socket_unparked(ws->srv);
   }
   return ws->conn;
 }
@@ -373,6 +383,7 @@ static void flush_cb(ws__flush *f) {
   ws_socket *ws = (ws_socket *)((char *)f - offsetof(ws_socket, flush));
   if (ws->freeing)
     return;
+  ws->touched = true; /* read or written this turn: not idle (the parking sweep) */
   if (ws->terminating && ws__socket_has_conn(ws)) {
     terminate_now(ws);
     return;
@@ -445,7 +456,11 @@ static void flush_cb(ws__flush *f) {
     transport_gone(ws, WS_OK, NULL);
     return;
   }
-  maybe_park(ws);
+  /* A connection that has been idle since its handshake is parked at once: most idle
+   * connections are those that opened and wait (push, presence); one that has worked since then
+   * is left to the sweep, so that a busy connection does not pay for parking at every message. */
+  if (ws->srv && (!ws->woke || ws__server_parks_at_once(ws->srv)))
+    (void)ws__socket_try_park(ws);
   arm_timer(ws);
 }
 

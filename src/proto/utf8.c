@@ -74,14 +74,36 @@ static size_t ascii_prefix(const uint8_t *p, size_t n) {
   return i;
 }
 
+/* True when all of q[0..r) (r < 16) is ASCII: two overlapping loads instead of a byte loop, so
+ * the tail of a short message costs a few instructions. */
+static bool ascii_short(const uint8_t *q, size_t r) {
+  uint64_t a = 0, b = 0;
+  if (r >= 8) {
+    memcpy(&a, q, 8);
+    memcpy(&b, q + r - 8, 8);
+  } else if (r >= 4) {
+    uint32_t x, y;
+    memcpy(&x, q, 4);
+    memcpy(&y, q + r - 4, 4);
+    a = x | y;
+  } else {
+    for (size_t k = 0; k < r; k++)
+      a |= q[k];
+  }
+  return ((a | b) & 0x8080808080808080u) == 0;
+}
+
 /* Portable: while no sequence is open, skip 16 ASCII bytes at a time (two 64-bit words whose
  * high bits are all clear); anything else goes through the byte loop 16 bytes at a time, after
  * which the ASCII skip is tried again. Text that is mostly ASCII (JSON, logs) runs at word speed. */
 static size_t feed_portable(ws__utf8 *st, const uint8_t *p, size_t n) {
   size_t i = 0;
   while (i < n) {
-    if (st->need == 0)
+    if (st->need == 0) {
       i += ascii_prefix(p + i, n - i);
+      if (n - i < 16 && ascii_short(p + i, n - i))
+        return n;
+    }
     size_t chunk = n - i < 16 ? n - i : 16;
     size_t r = feed_bytes(st, p + i, chunk);
     if (r != chunk)
@@ -444,8 +466,11 @@ size_t ws__utf8_feed(ws__utf8 *st, const uint8_t *p, size_t n) {
    * short all-ASCII messages (JSON, chat) are done in a few ns, while the vector code would pay
    * for padding its last block (measured: 16-47 ASCII bytes ~4 ns against ~12 ns). */
   size_t i = 0;
-  if (n < 64 && st->need == 0)
+  if (n < 64 && st->need == 0) {
     i = ascii_prefix(p, n);
+    if (n - i < 16 && ascii_short(p + i, n - i))
+      return n; /* all ASCII: no sequence can be open */
+  }
   if (n - i >= 16) {
     if (__builtin_cpu_supports("avx2"))
       return i + feed_avx2(st, p + i, n - i);

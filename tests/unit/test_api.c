@@ -415,16 +415,70 @@ static int park_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *re
   return 0;
 }
 
+/* park_idle_ms 0 (at once), 50 (the sweep: after 50-100 ms idle) and UINT32_MAX (never). */
 WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
+  static const uint32_t MODES[3] = {0, 50, UINT32_MAX};
+  for (int m = 0; m < 3; m++) {
+    park_alloc pa = {ws_conn_sizeof(), false, 0, 0};
+    ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
+    ws_loop *loop = ws_loop_new(&al);
+    ws_server_options o;
+    ws_server_options_init(&o);
+    o.host = "127.0.0.1";
+    o.park_idle_ms = MODES[m];
+    int err = 0;
+    ws_server *srv = ws_server_new(loop, &o, &err);
+    WS_CHECK_EQ_INT(err, WS_OK);
+    rec sr = {0}, cr = {0};
+    ws_server_route(srv, "*", NULL, 0, park_on_conn, &sr);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+    ws_socket *c = ws_open(loop, url, NULL, 0, NULL, NULL);
+    watch(c, &cr);
+    for (int i = 0; i < 300 && cr.opens == 0; i++)
+      ws_loop_run_once(loop, 10);
+    ws_send_text(c, "a", 1);
+    for (int i = 0; i < 300 && !strstr(cr.log, "msg:a"); i++)
+      ws_loop_run_once(loop, 10);
+    /* Idle for 250 ms: parked unless parking is off (the sweep needs at most 100 ms). */
+    uint64_t until = ws_loop_now(loop) + 250;
+    while (ws_loop_now(loop) < until)
+      ws_loop_run_once(loop, 10);
+    ws_send_text(c, "b", 1);
+    pa.armed = true;
+    for (int i = 0; i < 300 && (sr.closes == 0 || cr.closes == 0) && !strstr(cr.log, "msg:b");
+         i++)
+      ws_loop_run_once(loop, 10);
+    if (MODES[m] == UINT32_MAX) {
+      WS_CHECK_EQ_INT(pa.failed, 0);
+      WS_CHECK_EQ_STR(cr.log, "open,msg:a,msg:b");
+    } else {
+      WS_CHECK_MSG(pa.failed == 1, "mode %u: %d", MODES[m], pa.failed);
+      WS_CHECK_EQ_STR(sr.log, "open,msg:a,error,close:1006:0");
+      WS_CHECK_EQ_INT(sr.err, WS_ERR_NOMEM);
+      WS_CHECK_EQ_STR(cr.log, "open,msg:a,close:1006:0");
+    }
+    pa.armed = false;
+    ws_server_shutdown(srv, 1001, 200);
+    for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
+    }
+    ws_loop_free(loop);
+    WS_CHECK_EQ_INT(pa.live, 0);
+  }
+}
+
+/* A busy connection is never parked by the sweep: messages every 20 ms for 300 ms with a
+ * 50 ms period, and the fault armed throughout never fires. */
+WS_TEST(sweep_leaves_busy_connections_alone) {
   park_alloc pa = {ws_conn_sizeof(), false, 0, 0};
   ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
   ws_loop *loop = ws_loop_new(&al);
   ws_server_options o;
   ws_server_options_init(&o);
   o.host = "127.0.0.1";
+  o.park_idle_ms = 50;
   int err = 0;
   ws_server *srv = ws_server_new(loop, &o, &err);
-  WS_CHECK_EQ_INT(err, WS_OK);
   rec sr = {0}, cr = {0};
   ws_server_route(srv, "*", NULL, 0, park_on_conn, &sr);
   char url[64];
@@ -433,19 +487,32 @@ WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
   watch(c, &cr);
   for (int i = 0; i < 300 && cr.opens == 0; i++)
     ws_loop_run_once(loop, 10);
-  ws_send_text(c, "a", 1);
-  for (int i = 0; i < 300 && !strstr(cr.log, "msg:a"); i++)
+  /* A first message restores the connection parked after its handshake; from then on only the
+   * sweep parks it. */
+  ws_send_text(c, "first", 5);
+  for (int i = 0; i < 300 && !strstr(cr.log, "msg:first"); i++)
     ws_loop_run_once(loop, 10);
-  for (int i = 0; i < 5; i++) /* both ends idle: parked */
+  int sent = 0;
+  uint64_t t0 = ws_loop_now(loop), next = t0;
+  while (ws_loop_now(loop) < t0 + 300 && cr.closes == 0) { /* c is freed after its close */
+    if (ws_loop_now(loop) >= next) {
+      /* Armed only while no client conn can be restored: the client is never parked. */
+      pa.armed = true;
+      ws_send_text(c, "x", 1);
+      sent++;
+      next += 20;
+    }
+    ws_loop_run_once(loop, 5);
+  }
+  pa.armed = false;
+  WS_CHECK(sent >= 10);
+  WS_CHECK_EQ_INT(pa.failed, 0);
+  WS_CHECK_EQ_INT(sr.closes, 0);
+  if (cr.closes == 0)
+    ws_close(c, 1000, NULL);
+  for (int i = 0; i < 300 && cr.closes == 0; i++)
     ws_loop_run_once(loop, 10);
-  ws_send_text(c, "b", 1); /* the client restores its conn here, before the fault is armed */
-  pa.armed = true;
-  for (int i = 0; i < 300 && (sr.closes == 0 || cr.closes == 0); i++)
-    ws_loop_run_once(loop, 10);
-  WS_CHECK_EQ_INT(pa.failed, 1);
-  WS_CHECK_EQ_STR(sr.log, "open,msg:a,error,close:1006:0");
-  WS_CHECK_EQ_INT(sr.err, WS_ERR_NOMEM);
-  WS_CHECK_EQ_STR(cr.log, "open,msg:a,close:1006:0");
+  WS_CHECK(cr.clean);
   ws_server_shutdown(srv, 1001, 200);
   for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
   }
