@@ -10,7 +10,8 @@
 #    instructions per message with set-up and teardown cancelled out. 20 B (64 frames per read)
 #    and 64 KiB (1 per read).
 # 2. server (once `BUILD_DIR/wsclean serve` exists): the server runs under callgrind while
-#    bench_loadgen sends M1 and then M2 messages of 20 B over one connection; the difference of
+#    bench_loadgen sends M1 and then M2 messages (20 B one in flight and 16 per write, 64 KiB,
+#    1 MiB) over one connection; the difference of
 #    the two whole-process counts divided by M2 - M1 is the server's instructions per message,
 #    syscalls' user-space side included (kernel time is not counted by callgrind).
 # Prints a markdown table. Bounded: every run has a timeout.
@@ -71,20 +72,25 @@ if [ -x "$build/wsclean" ] && "$build/wsclean" serve --help >/dev/null 2>&1; the
     for _ in $(seq 1 200); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.05; done
     local n=$1
     shift
-    timeout 120 "$loadgen" --port "$port" --conns 1 --inflight 1 --messages "$n" \
+    timeout 120 "$loadgen" --port "$port" --conns 1 --messages "$n" \
       --warmup 0 --timeout 100 "$@" >/dev/null 2>&1
     kill -TERM "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     awk '/^(summary|totals):/ {print $2; exit}' "$f"
   }
-  for spec in "20 2000 22000 --size 20" "65536 200 2200 --size 65536 --binary"; do
+  # spec: SIZE INFLIGHT M1 M2 LOADGEN-ARGS... (inflight 16: 16 frames per write, the pipe20
+  # workload, where the output queue's per-frame cost shows; 1 MiB: the big-message copies)
+  for spec in "20 1 2000 22000 --size 20" "20 16 2000 22000 --size 20" \
+    "65536 1 200 2200 --size 65536 --binary" "1048576 1 20 120 --size 1048576 --binary"; do
     set -- $spec
-    size=$1 m1=$2 m2=$3
-    shift 3
-    a=$(server_ir "$m1" "$@")
-    b=$(server_ir "$m2" "$@")
+    size=$1 inflight=$2 m1=$3 m2=$4
+    shift 4
+    a=$(server_ir "$m1" --inflight "$inflight" "$@")
+    b=$(server_ir "$m2" --inflight "$inflight" "$@")
     if [ -n "$a" ] && [ -n "$b" ]; then
-      echo "| wsclean serve, whole process, user space (1 conn, one in flight) | $size B | $(awk -v a="$a" -v b="$b" -v n="$((m2 - m1))" 'BEGIN { printf "%.0f", (b - a) / n }') |"
+      how="one in flight"
+      [ "$inflight" = 1 ] || how="$inflight frames per write"
+      echo "| wsclean serve, whole process, user space (1 conn, $how) | $size B | $(awk -v a="$a" -v b="$b" -v n="$((m2 - m1))" 'BEGIN { printf "%.0f", (b - a) / n }') |"
     else
       echo "| wsclean serve | $size B | run failed (does the server write its callgrind file on SIGTERM?) |"
     fi

@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "base/event.h"
 #include "proto/conn_internal.h"
+#include "proto/conn_direct.h"
 #include "proto/conn_out.h"
 #include "proto/mask.h"
 #include "wsclean/deflate.h"
@@ -502,8 +503,14 @@ static void frame_done(ws_conn *c) {
     ws_conn_fail(c, WS_ERR_PROTO_INVALID_UTF8, 0);
     return;
   }
+  /* While on_message runs, ws_conn_send of this very buffer may take it instead of copying it
+   * (the echo/forward pattern: conn_out.c); the application's pointer stays valid until the
+   * callback returns either way. A zero-copy message (whole_message) points into the caller's
+   * input and is never lent. */
+  c->lent = c->msg.data;
   deliver(c, c->msg.data, c->msg.len);
-  ws__buf_free(&c->msg); /* a finished message keeps no memory */
+  c->lent = NULL;
+  ws__buf_free(&c->msg); /* a finished message keeps no memory (nothing if it was taken) */
 }
 
 /* Payload bytes p[0..n) of the current frame, n <= what the frame still lacks. Returns the
@@ -619,6 +626,67 @@ long ws_conn_recv(ws_conn *c, uint8_t *in, size_t len) {
   if (c->failed || c->close_received || c->closed)
     ws__buf_free(&c->msg);
   return (long)(c->failed ? i : len);
+}
+
+/* ---- reading in place (conn_direct.h) ----------------------------------------------------- */
+
+/* The frame being received is a data frame whose plain payload is due. */
+static bool direct_ok(const ws_conn *c) {
+  return !rx_done(c) && c->rx_phase == WS__RX_PAYLOAD && !ws__opcode_is_control(c->fh.opcode) &&
+         !c->rx_pmd;
+}
+
+#define DIRECT_STEP  (64u << 10) /* the first growth, then the buffer doubles */
+#define DIRECT_SMALL 4096u       /* spare room below this is grown before it is offered */
+
+uint8_t *ws__conn_recv_direct(ws_conn *c, size_t min, size_t *len) {
+  if (len)
+    *len = 0;
+  if (!c || !len || !direct_ok(c))
+    return NULL;
+  uint64_t left = c->fh.len - c->fpos;
+  if (left == 0 || left < min)
+    return NULL;
+  /* Offer the spare room; grow only when it is small (the buffer doubles, as when appending,
+   * so memory follows the bytes received). frame_start checked the frame against max_message:
+   * the reservation is within the buffer's maximum. */
+  size_t spare = c->msg.cap - c->msg.len;
+  if (spare < left && spare < DIRECT_SMALL) {
+    size_t step = c->msg.len > DIRECT_STEP ? c->msg.len : DIRECT_STEP;
+    if (ws__buf_reserve(&c->msg, left < step ? (size_t)left : step) != WS_OK)
+      return NULL;
+  }
+  size_t room = c->msg.cap - c->msg.len;
+  *len = left < room ? (size_t)left : room;
+  return c->msg.data + c->msg.len;
+}
+
+long ws__conn_recv_commit(ws_conn *c, size_t n) {
+  if (!c || !direct_ok(c) || n > c->msg.cap - c->msg.len || n > c->fh.len - c->fpos)
+    return WS_ERR_INVAL;
+  if (n == 0)
+    return 0;
+  c->last_rx = c->now;
+  uint8_t *p = c->msg.data + c->msg.len;
+  if (c->fh.masked)
+    ws__mask_inplace(p, n, c->fh.mask, c->fpos);
+  size_t used = n;
+  if (c->msg_op == WS_OP_TEXT) {
+    size_t r = ws__utf8_feed(&c->utf8, p, n);
+    if (r < n) { /* RFC 6455 8.1, as payload_chunk */
+      ws_conn_fail(c, WS_ERR_PROTO_INVALID_UTF8, 0);
+      used = r + 1;
+    }
+  }
+  if (!c->failed) {
+    c->msg.len += n;
+    c->fpos += n;
+    if (c->fpos == c->fh.len)
+      frame_done(c);
+  }
+  if (c->failed || c->close_received || c->closed)
+    ws__buf_free(&c->msg);
+  return (long)used;
 }
 
 /* ---- queries ----------------------------------------------------------------------------- */

@@ -1,6 +1,14 @@
-/* The output side of a ws_conn: a queue of whole frames (header + payload contiguous, one
- * slice each for writev), our close frame in an inline slot that always goes last, masking for
- * the client role, shared broadcast frames and WHATWG bufferedAmount. */
+/* The output side of a ws_conn: a queue of frames for writev, our close frame in an inline slot
+ * that always goes last, masking for the client role, shared broadcast frames and WHATWG
+ * bufferedAmount.
+ *
+ * Two copies and allocations are avoided on the hot paths (issue 8):
+ * - small frames are written back to back into the spare room of the tail node, so frames
+ *   queued together (pipelined echoes) cost one allocation and one writev slice, not one each;
+ * - a message sent from inside on_message with the very buffer the connection assembled it in
+ *   (echo, forward) is not copied: the queue takes that buffer and sends it after a separate
+ *   header (two slices). */
+#include <assert.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -13,7 +21,30 @@ static const uint8_t *out_bytes(const ws__out *o) { return o->shared ? o->shared
 static void out_free(ws_conn *c, ws__out *o) {
   if (o->shared)
     ws_frame_shared_release(o->shared);
+  if (o->ext) {
+    /* on_message may still be reading a taken buffer that was written while it ran (a
+     * transport that writes synchronously): hand it back to the message slot, which frees it
+     * once the callback returns, so the application's pointer stays valid until then. */
+    if (o->ext == c->lent && !c->msg.data) {
+      c->msg.data = o->ext;
+      c->msg.len = c->msg.cap = 0;
+    } else {
+      ws__free(c->alloc, o->ext);
+    }
+  }
   ws__free(c->alloc, o);
+}
+
+/* A node with room for cap bytes in data[], not yet in the queue. */
+static ws__out *node_alloc(ws_conn *c, size_t cap) {
+  if (cap > SIZE_MAX - sizeof(ws__out))
+    return NULL;
+  ws__out *o = ws__malloc(c->alloc, sizeof *o + cap);
+  if (o) {
+    memset(o, 0, sizeof *o);
+    o->cap = cap;
+  }
+  return o;
 }
 
 static void out_push(ws_conn *c, ws__out *o) {
@@ -23,9 +54,59 @@ static void out_push(ws_conn *c, ws__out *o) {
   else
     c->head = o;
   c->tail = o;
-  c->out_bytes += o->len;
-  if (o->app)
-    c->buffered += o->len - o->hdr;
+}
+
+/* A frame of `bytes` bytes, `app` of them application payload, was added to node o. */
+static void frame_added(ws_conn *c, ws__out *o, size_t bytes, size_t app) {
+  o->len += bytes;
+  o->app += app;
+  c->out_bytes += bytes;
+  c->buffered += app;
+}
+
+/* The node that takes a frame of `need` bytes at the end of the queue: the tail's spare room
+ * when it is big enough, else a new node (with WS__OUT_ROOM of room for a small frame, so the
+ * frames queued after it need no allocation). NULL: out of memory. */
+static ws__out *room_at_tail(ws_conn *c, size_t need) {
+  ws__out *t = c->tail;
+  if (t && !t->shared && !t->ext && !t->pong && t->cap - t->len >= need)
+    return t;
+  ws__out *o = node_alloc(c, need <= WS__OUT_ROOM ? WS__OUT_ROOM : need);
+  if (o)
+    out_push(c, o);
+  return o;
+}
+
+/* Bytes [from, to) of node o were written: bufferedAmount falls by the application payload
+ * bytes among them (WHATWG: headers and control frames do not count). A node written to its
+ * end settles at once; a partial write walks the frame headers from o->scan. */
+static void account(ws_conn *c, ws__out *o, size_t from, size_t to) {
+  if (o->app == 0)
+    return;
+  if (to == o->len) {
+    c->buffered -= o->app;
+    o->app = 0;
+    return;
+  }
+  const uint8_t *b = out_bytes(o);
+  while (o->scan < to) {
+    ws__frame_hdr fh;
+    int h = ws__frame_parse(b + o->scan, (o->ext ? o->hdr : o->len) - o->scan, &fh);
+    assert(h > 0); /* our own frames */
+    size_t pay = o->scan + (size_t)h;
+    size_t end = pay + (size_t)fh.len;
+    if (!ws__opcode_is_control(fh.opcode)) {
+      size_t lo = from > pay ? from : pay;
+      size_t hi = to < end ? to : end;
+      if (hi > lo) {
+        c->buffered -= hi - lo;
+        o->app -= hi - lo;
+      }
+    }
+    if (end > to)
+      break;
+    o->scan = end;
+  }
 }
 
 void ws__out_clear(ws_conn *c) {
@@ -82,18 +163,6 @@ void ws__out_close(ws_conn *c, uint16_t code, const char *reason, size_t reason_
   c->out_msg_op = 0;
 }
 
-/* Allocate a node for a frame of payload n (room for `room` payload bytes). */
-static ws__out *node_new(ws_conn *c, size_t room) {
-  ws__out *o = ws__malloc(c->alloc, sizeof *o + WS__FRAME_HDR_MAX + room);
-  if (o) {
-    o->next = NULL;
-    o->shared = NULL;
-    o->app = false;
-    o->pong = false;
-  }
-  return o;
-}
-
 int ws__out_control(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool replace) {
   if (replace && c->pong && c->pongs >= WS__MAX_QUEUED_PONGS &&
       !(c->pong == c->head && c->head_off > 0)) {
@@ -103,17 +172,23 @@ int ws__out_control(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool rep
     ws__out *o = c->pong;
     c->out_bytes -= o->len;
     o->len = build(c, o->data, true, op, p, n);
-    o->hdr = o->len - n;
     c->out_bytes += o->len;
     return WS_OK;
   }
-  ws__out *o = node_new(c, WS__CONTROL_MAX);
+  ws__out *o;
+  if (replace) {
+    /* An automatic pong has a node of its own: a newer ping may rewrite it (length and all). */
+    o = node_alloc(c, WS__FRAME_HDR_MAX + WS__CONTROL_MAX);
+    if (o) {
+      o->pong = true;
+      out_push(c, o);
+    }
+  } else {
+    o = room_at_tail(c, ws__frame_hdr_size(n, c->role == WS_ROLE_CLIENT) + n);
+  }
   if (!o)
     return WS_ERR_NOMEM;
-  o->len = build(c, o->data, true, op, p, n);
-  o->hdr = o->len - n;
-  o->pong = replace;
-  out_push(c, o);
+  frame_added(c, o, build(c, o->data + o->len, true, op, p, n), 0);
   if (replace) {
     c->pong = o;
     c->pongs++;
@@ -140,18 +215,44 @@ static bool room_for(const ws_conn *c, size_t h, size_t n) {
   return need <= c->send_queue_limit && c->out_bytes <= c->send_queue_limit - need;
 }
 
+/* The echo/forward pattern: on_message's application sends (a prefix of) the message it was
+ * given, and that message sits in the connection's own buffer (assembled from several reads or
+ * fragments; a zero-copy message points into the caller's input and is never lent). Server role
+ * only: a client would have to mask the payload in place (RFC 6455 5.3) while the application
+ * may still read it until its callback returns. Small payloads are cheaper to copy into a
+ * shared node than to give a node of their own. The payload starts at the buffer's start and
+ * ends within the message (a prefix is fine); anything else is copied. */
+static bool can_take(const ws_conn *c, const uint8_t *p, size_t n) {
+  return n >= WS__OUT_TAKE_MIN && p == c->lent && p && p == c->msg.data && n <= c->msg.len &&
+         c->role == WS_ROLE_SERVER;
+}
+
+/* Queue the frame with the message buffer as its payload: the buffer leaves the connection
+ * (which is left with an empty, unallocated message slot, as between messages) and is freed
+ * once written. */
+static int take_message(ws_conn *c, uint8_t op, size_t n, bool fin, uint8_t rsv) {
+  ws__out *o = node_alloc(c, WS__FRAME_HDR_MAX);
+  if (!o)
+    return WS_ERR_NOMEM;
+  o->hdr = ws__frame_build(o->data, fin, rsv, op, NULL, n);
+  o->ext = c->msg.data;
+  ws__buf_init(&c->msg, c->alloc, c->msg.max); /* detached, not freed: the queue owns it */
+  out_push(c, o);
+  frame_added(c, o, o->hdr + n, n);
+  return WS_OK;
+}
+
 static int queue_data_rsv(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool fin,
                           uint8_t rsv) {
   size_t h = ws__frame_hdr_size(n, c->role == WS_ROLE_CLIENT);
   if (!room_for(c, h, n))
     return WS_ERR_BUFFER_FULL;
-  ws__out *o = node_new(c, n);
+  if (can_take(c, p, n))
+    return take_message(c, op, n, fin, rsv);
+  ws__out *o = room_at_tail(c, h + n);
   if (!o)
     return WS_ERR_NOMEM;
-  o->len = build_rsv(c, o->data, fin, rsv, op, p, n);
-  o->hdr = h;
-  o->app = true;
-  out_push(c, o);
+  frame_added(c, o, build_rsv(c, o->data + o->len, fin, rsv, op, p, n), n);
   return WS_OK;
 }
 
@@ -240,10 +341,22 @@ int ws_conn_pending_out(const ws_conn *c, ws_slice *out, int max) {
   int k = 0;
   size_t off = c->head_off;
   const ws__out *o = c->head;
-  for (; o && k < max; o = o->next) {
-    out[k].data = out_bytes(o) + off;
+  for (; o && k < max; o = o->next, off = 0) {
+    if (o->ext) {
+      /* A taken message: its header, then its payload where it lies. */
+      if (off < o->hdr) {
+        out[k].data = o->data + off;
+        out[k].len = o->hdr - off;
+        k++;
+        off = o->hdr;
+        if (k == max)
+          break;
+      }
+      out[k].data = o->ext + (off - o->hdr);
+    } else {
+      out[k].data = out_bytes(o) + off;
+    }
     out[k].len = o->len - off;
-    off = 0;
     k++;
   }
   if (!o && k < max && c->close_off < c->close_len) {
@@ -267,13 +380,7 @@ void ws_conn_consume_out(ws_conn *c, size_t n) {
     ws__out *o = c->head;
     size_t left = o->len - c->head_off;
     size_t take = n < left ? n : left;
-    if (o->app) {
-      /* WHATWG bufferedAmount falls as payload bytes (not header bytes) are written. */
-      size_t lo = c->head_off > o->hdr ? c->head_off : o->hdr;
-      size_t hi = c->head_off + take;
-      if (hi > lo)
-        c->buffered -= hi - lo;
-    }
+    account(c, o, c->head_off, c->head_off + take);
     c->head_off += take;
     c->out_bytes -= take;
     n -= take;
@@ -335,15 +442,13 @@ int ws_conn_send_shared(ws_conn *c, ws_frame_shared *f) {
     return WS_ERR_STATE;
   if (!room_for(c, f->hdr, f->len - f->hdr))
     return WS_ERR_BUFFER_FULL;
-  ws__out *o = ws__malloc(c->alloc, sizeof *o);
+  ws__out *o = node_alloc(c, 0);
   if (!o)
     return WS_ERR_NOMEM;
   o->shared = f;
   f->refs++;
-  o->len = f->len;
   o->hdr = f->hdr;
-  o->app = true;
-  o->pong = false;
   out_push(c, o);
+  frame_added(c, o, f->len, f->len - f->hdr);
   return WS_OK;
 }

@@ -594,10 +594,12 @@ WS_TEST(conn_buffered_amount_and_queue_limit) {
   h_drain(tiny);
   WS_CHECK_EQ_INT(tiny->out_len, 2 + 4 + 2);
   h_free(tiny);
-  /* The slices of several frames come out in order, for one writev. */
+  /* Small frames queued together share a node: one writev slice, the frames in order (the
+   * slices of several nodes: tests/unit/test_conn_out.c). */
   ws_conn_send(c, WS_OP_TEXT, "a", 1);
   ws_conn_send(c, WS_OP_TEXT, "b", 1);
-  WS_CHECK_EQ_INT(ws_conn_pending_out(c, s, 4), 2);
+  WS_CHECK_EQ_INT(ws_conn_pending_out(c, s, 4), 1);
+  WS_CHECK_EQ_MEM(s[0].data, s[0].len, "\x81\x01" "a" "\x81\x01" "b", 6);
   WS_CHECK_EQ_INT(ws_conn_pending_out(c, s, 1), 1);
   h_free(h);
 }
