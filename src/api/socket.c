@@ -2,6 +2,7 @@
  * server hands out. It glues a ws__sock (loop), a handshake (proto) and a ws_conn (proto), and
  * turns the conn's callbacks into DOM events in the WHATWG order. docs/internals/loop.md. */
 #include "api/api.h"
+#include "proto/conn_direct.h"
 
 #include "base/alloc.h"
 #include "proto/utf8.h"
@@ -33,8 +34,11 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len);
 static void sock_eof(ws__sock *s);
 static void sock_error(ws__sock *s, int err, const char *detail);
 static void sock_writable(ws__sock *s);
-const ws__sock_handler ws__socket_handler = {sock_open, sock_read, sock_eof, sock_error,
-                                             sock_writable};
+static uint8_t *sock_read_target(ws__sock *s, size_t *len);
+static void sock_read_direct(ws__sock *s, size_t n);
+const ws__sock_handler ws__socket_handler = {sock_open,     sock_read,        sock_eof,
+                                             sock_error,    sock_writable,    sock_read_target,
+                                             sock_read_direct};
 
 static double now_ms(const ws_socket *ws) { return (double)ws_loop_now(ws->loop); }
 
@@ -605,6 +609,23 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     return;
   }
   ws__server_on_http(ws->srv, ws, rc);
+}
+
+/* The rest of a large frame goes straight into the conn's message buffer (src/proto/
+ * conn_direct.h): one copy less per byte of a message that spans reads. */
+static uint8_t *sock_read_target(ws__sock *s, size_t *len) {
+  ws_socket *ws = s->owner;
+  *len = 0;
+  if (ws->phase != WS__PH_OPEN || ws->terminating || ws->freeing || !ws->conn)
+    return NULL; /* parked: nothing is in progress */
+  return ws__conn_recv_direct(ws->conn, WS__DIRECT_MIN, len);
+}
+
+static void sock_read_direct(ws__sock *s, size_t n) {
+  ws_socket *ws = s->owner;
+  ws__socket_clock(ws);
+  (void)ws__conn_recv_commit(ws->conn, n);
+  touch(ws);
 }
 
 static void sock_read(ws__sock *s, uint8_t *data, size_t len) {

@@ -302,11 +302,15 @@ static void check_connect(ws__sock *s) {
 }
 
 static void read_plain(ws__sock *s) {
-  size_t cap;
-  uint8_t *buf = ws__loop_rbuf(s->loop, &cap);
+  size_t cap = 0;
+  uint8_t *direct = s->h->read_target ? s->h->read_target(s, &cap) : NULL;
+  uint8_t *buf = direct ? direct : ws__loop_rbuf(s->loop, &cap);
   ssize_t n = recv(s->io.fd, buf, cap, 0);
   if (n > 0) {
-    s->h->on_read(s, buf, (size_t)n);
+    if (direct)
+      s->h->on_read_direct(s, (size_t)n);
+    else
+      s->h->on_read(s, buf, (size_t)n);
     return;
   }
   if (n == 0) {

@@ -28,6 +28,12 @@ typedef struct ws__sock_handler {
   void (*on_error)(ws__sock *s, int err, const char *detail);
   /* A write that could not complete can go on now. */
   void (*on_writable)(ws__sock *s);
+  /* Optional (plain TCP only): where the owner wants the next bytes read, when they are the
+   * payload of a large frame that can go straight into its message buffer (*len bytes of
+   * room), or NULL for the shared read buffer. on_read_direct(s, n) then says n bytes landed
+   * there. Saves copying every byte of a large message once (issue 8). */
+  uint8_t *(*read_target)(ws__sock *s, size_t *len);
+  void (*on_read_direct)(ws__sock *s, size_t n);
 } ws__sock_handler;
 
 typedef enum ws__sock_state {

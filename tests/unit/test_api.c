@@ -520,6 +520,92 @@ WS_TEST(sweep_leaves_busy_connections_alone) {
   WS_CHECK_EQ_INT(pa.live, 0);
 }
 
+/* A message far larger than one read: the server reads the rest of the frame straight into
+ * its message buffer (src/proto/conn_direct.h) and echoes the buffer without copying it
+ * (conn_out.c); the bytes must come back exact, text and binary, several times in a row. */
+typedef struct big_rec {
+  uint8_t *got;
+  size_t got_len;
+  int msgs;
+  bool binary;
+} big_rec;
+static void big_echo(const ws_event *ev, void *ud) {
+  (void)ud;
+  size_t len;
+  const ws_message_event *m = ws_event_as_message(ev);
+  const uint8_t *d = ws_message_event_data(m, &len);
+  ws_socket *ws = ws_event_socket(ev);
+  if (ws_message_event_is_binary(m))
+    ws_send_binary(ws, d, len);
+  else
+    ws_send_text(ws, (const char *)d, len);
+}
+static int big_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req, (void)ud;
+  return ws_on(ws, "message", big_echo, NULL) == WS_OK ? 0 : -1;
+}
+static void big_got(const ws_event *ev, void *ud) {
+  big_rec *b = ud;
+  size_t len;
+  const ws_message_event *m = ws_event_as_message(ev);
+  const uint8_t *d = ws_message_event_data(m, &len);
+  free(b->got);
+  b->got = malloc(len ? len : 1);
+  memcpy(b->got, d, len);
+  b->got_len = len;
+  b->binary = ws_message_event_is_binary(m);
+  b->msgs++;
+}
+
+WS_TEST(large_messages_echo_exactly_through_the_direct_read_path) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  o.conn.max_message_size = 4u << 20;
+  int err = 0;
+  ws_server *srv = ws_server_new(loop, &o, &err);
+  ws_server_route(srv, "*", NULL, 0, big_on_conn, NULL);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+  ws_open_options oo;
+  ws_open_options_init(&oo);
+  oo.conn.max_message_size = 4u << 20;
+  ws_socket *c = ws_open(loop, url, NULL, 0, &oo, &err);
+  big_rec b = {0};
+  rec cr = {0};
+  watch(c, &cr);
+  ws_event_target_add_listener(ws_target(c), "message", big_got, &b);
+  for (int i = 0; i < 300 && cr.opens == 0; i++)
+    ws_loop_run_once(loop, 10);
+  static const size_t SIZES[] = {3u << 20, 70000, 1u << 20};
+  size_t maxn = 3u << 20;
+  uint8_t *p = malloc(maxn);
+  for (int k = 0; k < 3; k++) {
+    size_t n = SIZES[k];
+    bool binary = k != 1;
+    for (size_t i = 0; i < n; i++)
+      p[i] = binary ? (uint8_t)(i * 131u + (unsigned)k) : (uint8_t)('a' + (i + (size_t)k) % 26u);
+    WS_CHECK_EQ_INT(binary ? ws_send_binary(c, p, n) : ws_send_text(c, (const char *)p, n), WS_OK);
+    for (int i = 0; i < 1000 && b.msgs == k; i++)
+      ws_loop_run_once(loop, 10);
+    WS_CHECK_MSG(b.msgs == k + 1, "message %d not echoed", k);
+    WS_CHECK_EQ_INT((long)b.got_len, (long)n);
+    WS_CHECK(b.binary == binary);
+    WS_CHECK(b.got && memcmp(b.got, p, n) == 0);
+  }
+  free(p);
+  free(b.got);
+  ws_close(c, 1000, NULL);
+  for (int i = 0; i < 300 && cr.closes == 0; i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK(cr.clean);
+  ws_server_shutdown(srv, 1001, 200);
+  for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
+  }
+  ws_loop_free(loop);
+}
+
 WS_TEST(shutdown_closes_1001_cleanly_on_both_sides_after_queued_messages) {
   for (int restart = 0; restart < 2; restart++) {
     harness h;

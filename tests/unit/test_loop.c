@@ -273,7 +273,7 @@ static void p_error(ws__sock *s, int err, const char *detail) {
 }
 static void p_writable(ws__sock *s) { peer_write(s->owner); }
 
-static const ws__sock_handler peer_h = {p_open, p_read, p_eof, p_error, p_writable};
+static const ws__sock_handler peer_h = {p_open, p_read, p_eof, p_error, p_writable, NULL, NULL};
 
 typedef struct {
   ws__io io;
