@@ -27,10 +27,27 @@ static bool type_ok(const char *type) {
   return type && strnlen(type, WS_EVENT_TYPE_MAX + 1) <= WS_EVENT_TYPE_MAX;
 }
 
+/* The types a WebSocket dispatches, numbered 1..4 in events and listeners so that a dispatch
+ * compares small integers instead of strings (0: any other type, compared as a string). */
+static const char *const KNOWN_TYPES[] = {"open", "message", "error", "close"};
+
+static uint8_t known_type(const char *type) {
+  for (size_t i = 0; i < sizeof KNOWN_TYPES / sizeof KNOWN_TYPES[0]; i++)
+    if (strcmp(KNOWN_TYPES[i], type) == 0)
+      return (uint8_t)(i + 1);
+  return 0;
+}
+
 static void set_type(ws_event *ev, const char *type) {
   size_t n = strnlen(type, WS_EVENT_TYPE_MAX);
   memcpy(ev->type, type, n);
   ev->type[n] = '\0';
+  ev->known = known_type(ev->type);
+}
+
+/* Same type: the numbers when either is a known type (equal strings have equal numbers). */
+static bool same_type(uint8_t ka, const char *a, uint8_t kb, const char *b) {
+  return (ka | kb) ? ka == kb : strcmp(a, b) == 0;
 }
 
 const char *ws_event_type(const ws_event *ev) { return ev ? ev->type : ""; }
@@ -274,7 +291,7 @@ static entry *find(ws_event_target *t, const char *type, bool handler, ws_event_
                    void *ud) {
   for (uint32_t i = 0; i < t->len; i++) {
     entry *e = &t->v[i];
-    if (e->removed || e->handler != handler || strcmp(e->type, type) != 0)
+    if (e->removed || e->handler != handler || strcmp(e->type, type) != 0) /* not hot */
       continue;
     if (handler || (e->cb == cb && e->ud == ud))
       return e;
@@ -283,14 +300,10 @@ static entry *find(ws_event_target *t, const char *type, bool handler, ws_event_
 }
 
 /* The types a WebSocket dispatches are shared static strings; others are copied. */
-static const char *const KNOWN_TYPES[] = {"open", "message", "error", "close"};
-
 static int append(ws_event_target *t, const char *type, bool handler, ws_event_listener_cb cb,
                   void *ud) {
-  const char *tp = NULL;
-  for (size_t i = 0; i < sizeof KNOWN_TYPES / sizeof KNOWN_TYPES[0]; i++)
-    if (strcmp(KNOWN_TYPES[i], type) == 0)
-      tp = KNOWN_TYPES[i];
+  uint8_t known = known_type(type);
+  const char *tp = known ? KNOWN_TYPES[known - 1] : NULL;
   char *copy = NULL;
   if (!tp) {
     size_t n = strlen(type) + 1;
@@ -319,6 +332,7 @@ static int append(ws_event_target *t, const char *type, bool handler, ws_event_l
   entry *e = &t->v[t->len++];
   memset(e, 0, sizeof *e);
   e->type = tp;
+  e->known = known;
   e->own_type = copy != NULL;
   e->cb = cb;
   e->ud = ud;
@@ -394,7 +408,7 @@ int ws_event_target_dispatch(ws_event_target *t, ws_event *ev) {
   for (uint32_t i = 0; i < n && !t->free_pending; i++) {
     /* Re-read through t->v each time: a listener may have grown (moved) the array. */
     const entry *e = &t->v[i];
-    if (e->removed || strcmp(e->type, ev->type) != 0)
+    if (e->removed || !same_type(e->known, e->type, ev->known, ev->type))
       continue;
     e->cb(ev, e->ud);
   }

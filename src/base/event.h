@@ -12,6 +12,7 @@ struct ws_event {
   bool is_trusted;
   bool dispatched;  /* set once a dispatch has started; initCloseEvent is then a no-op */
   bool in_dispatch; /* re-entrancy guard */
+  uint8_t known;    /* 1..4 for open/message/error/close, 0 for another type (event.c) */
   double time_stamp;
 };
 
@@ -44,6 +45,7 @@ typedef struct ws__listener {
   bool handler; /* the on<type> slot (HTML event handler), not an addEventListener entry */
   bool removed; /* DOM listener "removed" flag: skipped by a dispatch already under way */
   bool own_type; /* type is an allocated copy */
+  uint8_t known; /* as ws_event.known */
 } ws__listener;
 
 /* An EventTarget, embeddable (a ws_socket carries one: no allocation until a listener is
