@@ -32,10 +32,9 @@ static bool type_ok(const char *type) {
 static const char *const KNOWN_TYPES[] = {"open", "message", "error", "close"};
 
 static uint8_t known_type(const char *type) {
-  for (size_t i = 0; i < sizeof KNOWN_TYPES / sizeof KNOWN_TYPES[0]; i++)
-    if (strcmp(KNOWN_TYPES[i], type) == 0)
-      return (uint8_t)(i + 1);
-  return 0;
+  /* the first letter picks the one candidate: one comparison per event, not four */
+  uint8_t k = type[0] == 'o' ? 1 : type[0] == 'm' ? 2 : type[0] == 'e' ? 3 : type[0] == 'c' ? 4 : 0;
+  return k && strcmp(KNOWN_TYPES[k - 1], type) == 0 ? k : 0;
 }
 
 static void set_type(ws_event *ev, const char *type) {
@@ -65,6 +64,17 @@ const ws_close_event *ws_event_as_close(const ws_event *ev) {
 }
 const ws_message_event *ws_event_as_message(const ws_event *ev) {
   return (ev && ev->kind == WS_EVENT_MESSAGE) ? (const ws_message_event *)(const void *)ev : NULL;
+}
+
+/* A library event of a known type (1..4): no string to look at. */
+static void init_known(ws_event *ev, ws_event_kind kind, uint8_t known, double time_stamp) {
+  memset(ev, 0, sizeof *ev);
+  ev->kind = kind;
+  const char *t = KNOWN_TYPES[known - 1];
+  memcpy(ev->type, t, strlen(t) + 1);
+  ev->known = known;
+  ev->is_trusted = true;
+  ev->time_stamp = time_stamp;
 }
 
 void ws__event_init(ws_event *ev, ws_event_kind kind, const char *type, double time_stamp) {
@@ -180,7 +190,7 @@ int ws_close_event_init_legacy(ws_close_event *ev, const char *type, bool bubble
 
 void ws__close_event_set(ws_close_event *ev, uint16_t code, const char *reason, size_t reason_len,
                          bool was_clean, const ws_close_diag *diag, double time_stamp) {
-  ws__event_init(&ev->base, WS_EVENT_CLOSE, "close", time_stamp);
+  init_known(&ev->base, WS_EVENT_CLOSE, 4, time_stamp); /* "close" */
   /* RFC 6455 5.5: a control frame carries at most 125 bytes, so a wire reason is <= 123. A longer
    * one is a caller bug; cut it rather than overflow. */
   if (!reason)
@@ -214,7 +224,7 @@ bool ws_message_event_is_binary(const ws_message_event *ev) { return ev && ev->b
 
 void ws__message_event_set(ws_message_event *ev, const uint8_t *data, size_t len, bool binary,
                            double time_stamp) {
-  ws__event_init(&ev->base, WS_EVENT_MESSAGE, "message", time_stamp);
+  init_known(&ev->base, WS_EVENT_MESSAGE, 2, time_stamp); /* "message" */
   ev->data = data;
   ev->len = len;
   ev->binary = binary;
