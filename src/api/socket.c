@@ -841,7 +841,8 @@ static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
   if (!ws__socket_conn(ws))
     return WS_ERR_NOMEM;
   ws__socket_clock(ws);
-  int rc = ws_conn_send(ws->conn, op, data, len);
+  /* ws_send_text validated the text already (WS_ERR_SYNTAX comes first): not twice. */
+  int rc = ws__conn_send_checked(ws->conn, op, data, len);
   if (rc == WS_ERR_STATE)
     return WS_OK; /* WHATWG: after close() the data is dropped, counted in bufferedAmount */
   if (rc == WS_OK)

@@ -295,6 +295,8 @@ static void mark_removed(ws_event_target *t, entry *e) {
   e->removed = true;
   if (t->depth == 0)
     sweep(t);
+  else
+    t->dirty = true; /* swept when the outermost dispatch returns */
 }
 
 static entry *find(ws_event_target *t, const char *type, bool handler, ws_event_listener_cb cb,
@@ -425,10 +427,12 @@ int ws_event_target_dispatch(ws_event_target *t, ws_event *ev) {
   t->depth--;
   ev->in_dispatch = false;
   if (t->depth == 0) {
-    if (t->free_pending)
+    if (t->free_pending) {
       destroy(t);
-    else
+    } else if (t->dirty) {
+      t->dirty = false;
       sweep(t);
+    }
   }
   return WS_OK;
 }

@@ -57,6 +57,7 @@ struct ws_event_target {
   uint32_t depth;    /* dispatches in progress on this target (re-entrancy) */
   bool free_pending; /* ws_event_target_free() was called from a listener */
   bool embedded;     /* inside another object: ws__event_target_fini, never freed itself */
+  bool dirty;        /* entries were flagged removed during a dispatch: sweep after it */
 };
 
 /* An embedded target: init before use, fini when its owner goes (not from a listener). */

@@ -34,4 +34,8 @@ uint8_t *ws__conn_recv_direct(ws_conn *c, size_t min, size_t *len);
  * the bad byte), WS_ERR_INVAL when there was no such pointer or n is larger than its room. */
 long ws__conn_recv_commit(ws_conn *c, size_t n);
 
+/* ws_conn_send for a caller that has already validated a TEXT payload as UTF-8 (the API's
+ * ws_send_text must, to answer WS_ERR_SYNTAX first): the same, without validating twice. */
+int ws__conn_send_checked(ws_conn *c, ws_opcode op, const void *data, size_t len);
+
 #endif

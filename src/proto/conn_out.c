@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "proto/conn_internal.h"
+#include "proto/conn_direct.h"
 #include "proto/conn_out.h"
 #include "proto/mask.h"
 
@@ -272,7 +273,7 @@ static int queue_data(ws_conn *c, uint8_t op, const uint8_t *p, size_t n, bool f
   return rc;
 }
 
-int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+static int send_msg(ws_conn *c, ws_opcode op, const void *data, size_t len, bool checked) {
   if (!c || (op != WS_OP_TEXT && op != WS_OP_BINARY) || (!data && len))
     return WS_ERR_INVAL;
   if (send_closed(c, len))
@@ -280,10 +281,18 @@ int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
   if (c->out_msg_op)
     return WS_ERR_STATE; /* RFC 6455 5.4: a fragmented message is being sent */
   /* RFC 6455 5.6: a text message is UTF-8; the peer would fail us with 1007. */
-  if (op == WS_OP_TEXT && !ws__utf8_valid(data, len))
+  if (op == WS_OP_TEXT && !checked && !ws__utf8_valid(data, len))
     return WS_ERR_INVAL;
   bool z = c->pmd && ws__pmd_should_compress(c->pmd, len);
   return queue_data(c, (uint8_t)op, data, len, true, z);
+}
+
+int ws_conn_send(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+  return send_msg(c, op, data, len, false);
+}
+
+int ws__conn_send_checked(ws_conn *c, ws_opcode op, const void *data, size_t len) {
+  return send_msg(c, op, data, len, true);
 }
 
 int ws_conn_send_fragment(ws_conn *c, ws_opcode op, const void *data, size_t len, bool fin) {
