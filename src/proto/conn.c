@@ -595,15 +595,24 @@ long ws_conn_recv(ws_conn *c, uint8_t *in, size_t len) {
   size_t i = 0;
   while (i < len) {
     if (c->rx_phase == WS__RX_HDR) {
-      size_t need = ws__frame_hdr_need(c->hdr, c->hdr_have);
-      while (c->hdr_have < need && i < len) {
-        c->hdr[c->hdr_have++] = in[i++];
-        need = ws__frame_hdr_need(c->hdr, c->hdr_have);
+      int rc;
+      if (c->hdr_have == 0 && len - i >= WS__FRAME_HDR_MAX) {
+        /* The whole header is in the input (the usual case): parse it where it is. */
+        size_t need = ws__frame_hdr_need(in + i, len - i);
+        rc = ws__frame_parse(in + i, need, &c->fh);
+        i += need;
+      } else {
+        /* A header split across reads: gather it byte by byte. */
+        size_t need = ws__frame_hdr_need(c->hdr, c->hdr_have);
+        while (c->hdr_have < need && i < len) {
+          c->hdr[c->hdr_have++] = in[i++];
+          need = ws__frame_hdr_need(c->hdr, c->hdr_have);
+        }
+        if (c->hdr_have < need)
+          break;
+        rc = ws__frame_parse(c->hdr, c->hdr_have, &c->fh);
+        c->hdr_have = 0;
       }
-      if (c->hdr_have < need)
-        break;
-      int rc = ws__frame_parse(c->hdr, c->hdr_have, &c->fh);
-      c->hdr_have = 0;
       if (rc >= 0)
         rc = frame_start(c);
       if (rc < 0) {
