@@ -309,19 +309,24 @@ WS_TEST(handler_failure_closes_1011) {
   h_free(&h);
 }
 
+/* n clients, open on both sides (the server counts them). */
+static void open_clients(harness *h, int n, ws_socket **ws, rec *r) {
+  memset(r, 0, (size_t)n * sizeof *r);
+  for (int i = 0; i < n; i++) {
+    ws[i] = ws_open(h->loop, h->url, NULL, 0, NULL, NULL);
+    watch(ws[i], &r[i]);
+    h_run(h, rec_opened, &r[i]);
+  }
+  for (int i = 0; i < 100 && ws_server_connections(h->srv) < (size_t)n; i++)
+    ws_loop_run_once(h->loop, 10);
+}
+
 WS_TEST(broadcast_reaches_every_open_connection) {
   harness h;
   h_init(&h, 0);
   rec r[3];
-  memset(r, 0, sizeof r);
   ws_socket *ws[3];
-  for (int i = 0; i < 3; i++) {
-    ws[i] = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
-    watch(ws[i], &r[i]);
-    h_run(&h, rec_opened, &r[i]);
-  }
-  for (int i = 0; i < 100 && ws_server_connections(h.srv) < 3; i++)
-    ws_loop_run_once(h.loop, 10);
+  open_clients(&h, 3, ws, r);
   WS_CHECK_EQ_INT(ws_server_broadcast(h.srv, NULL, false, "news", 4), 3);
   WS_CHECK_EQ_INT(ws_server_broadcast(h.srv, "/other", false, "x", 1), 0);
   WS_CHECK_EQ_INT(ws_broadcast(h.sws, 2, false, "two", 3), 2);
@@ -343,15 +348,8 @@ WS_TEST(close_all_closes_every_open_connection_and_keeps_listening) {
   harness h;
   h_init(&h, 0);
   rec r[2];
-  memset(r, 0, sizeof r);
   ws_socket *ws[2];
-  for (int i = 0; i < 2; i++) {
-    ws[i] = ws_open(h.loop, h.url, NULL, 0, NULL, NULL);
-    watch(ws[i], &r[i]);
-    h_run(&h, rec_opened, &r[i]);
-  }
-  for (int i = 0; i < 100 && ws_server_connections(h.srv) < 2; i++)
-    ws_loop_run_once(h.loop, 10);
+  open_clients(&h, 2, ws, r);
   /* Bad arguments change nothing. */
   WS_CHECK_EQ_INT(ws_server_close_all(NULL, NULL, 1012, NULL), WS_ERR_INVAL);
   WS_CHECK_EQ_INT(ws_server_close_all(h.srv, NULL, 1005, NULL), WS_ERR_INVALID_ACCESS);
@@ -415,54 +413,80 @@ static int park_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *re
   return 0;
 }
 
+/* A loop (on allocator al, NULL: the default) with a server on 127.0.0.1 (route "*" -> on_conn,
+ * ud NULL: the rig's server recorder) and one client, open. park_ms < 0 and max_msg 0:
+ * the defaults. */
+typedef struct rig {
+  ws_loop *loop;
+  ws_server *srv;
+  ws_socket *c;
+  rec sr, cr;
+} rig;
+static void rig_open(rig *g, const ws_allocator *al, int64_t park_ms, uint64_t max_msg,
+                     ws_connection_cb on_conn, void *ud) {
+  memset(g, 0, sizeof *g);
+  g->loop = ws_loop_new(al);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  if (park_ms >= 0)
+    o.park_idle_ms = (uint32_t)park_ms;
+  if (max_msg)
+    o.conn.max_message_size = max_msg;
+  int err = 0;
+  g->srv = ws_server_new(g->loop, &o, &err);
+  WS_CHECK_EQ_INT(err, WS_OK);
+  ws_server_route(g->srv, "*", NULL, 0, on_conn, ud ? ud : &g->sr);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(g->srv));
+  ws_open_options oo;
+  ws_open_options_init(&oo);
+  if (max_msg)
+    oo.conn.max_message_size = max_msg;
+  g->c = ws_open(g->loop, url, NULL, 0, &oo, &err);
+  watch(g->c, &g->cr);
+  for (int i = 0; i < 300 && g->cr.opens == 0; i++)
+    ws_loop_run_once(g->loop, 10);
+}
+static void rig_free(rig *g) {
+  ws_server_shutdown(g->srv, 1001, 200);
+  for (int i = 0; i < 300 && ws_loop_run_once(g->loop, 10) > 0; i++) {
+  }
+  ws_loop_free(g->loop);
+}
+
 /* park_idle_ms 0 (at once), 50 (the sweep: after 50-100 ms idle) and UINT32_MAX (never). */
 WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
   static const uint32_t MODES[3] = {0, 50, UINT32_MAX};
   for (int m = 0; m < 3; m++) {
     park_alloc pa = {ws_conn_sizeof(), false, 0, 0};
     ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
-    ws_loop *loop = ws_loop_new(&al);
-    ws_server_options o;
-    ws_server_options_init(&o);
-    o.host = "127.0.0.1";
-    o.park_idle_ms = MODES[m];
-    int err = 0;
-    ws_server *srv = ws_server_new(loop, &o, &err);
-    WS_CHECK_EQ_INT(err, WS_OK);
-    rec sr = {0}, cr = {0};
-    ws_server_route(srv, "*", NULL, 0, park_on_conn, &sr);
-    char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
-    ws_socket *c = ws_open(loop, url, NULL, 0, NULL, NULL);
-    watch(c, &cr);
-    for (int i = 0; i < 300 && cr.opens == 0; i++)
-      ws_loop_run_once(loop, 10);
+    rig g;
+    rig_open(&g, &al, MODES[m], 0, park_on_conn, NULL);
+    ws_socket *c = g.c;
     ws_send_text(c, "a", 1);
-    for (int i = 0; i < 300 && !strstr(cr.log, "msg:a"); i++)
-      ws_loop_run_once(loop, 10);
+    for (int i = 0; i < 300 && !strstr(g.cr.log, "msg:a"); i++)
+      ws_loop_run_once(g.loop, 10);
     /* Idle for 250 ms: parked unless parking is off (the sweep needs at most 100 ms). */
-    uint64_t until = ws_loop_now(loop) + 250;
-    while (ws_loop_now(loop) < until)
-      ws_loop_run_once(loop, 10);
+    uint64_t until = ws_loop_now(g.loop) + 250;
+    while (ws_loop_now(g.loop) < until)
+      ws_loop_run_once(g.loop, 10);
     ws_send_text(c, "b", 1);
     pa.armed = true;
-    for (int i = 0; i < 300 && (sr.closes == 0 || cr.closes == 0) && !strstr(cr.log, "msg:b");
+    for (int i = 0; i < 300 && (g.sr.closes == 0 || g.cr.closes == 0) && !strstr(g.cr.log, "msg:b");
          i++)
-      ws_loop_run_once(loop, 10);
+      ws_loop_run_once(g.loop, 10);
     if (MODES[m] == UINT32_MAX) {
       WS_CHECK_EQ_INT(pa.failed, 0);
-      WS_CHECK_EQ_STR(cr.log, "open,msg:a,msg:b");
+      WS_CHECK_EQ_STR(g.cr.log, "open,msg:a,msg:b");
     } else {
       WS_CHECK_MSG(pa.failed == 1, "mode %u: %d", MODES[m], pa.failed);
-      WS_CHECK_EQ_STR(sr.log, "open,msg:a,error,close:1006:0");
-      WS_CHECK_EQ_INT(sr.err, WS_ERR_NOMEM);
-      WS_CHECK_EQ_STR(cr.log, "open,msg:a,close:1006:0");
+      WS_CHECK_EQ_STR(g.sr.log, "open,msg:a,error,close:1006:0");
+      WS_CHECK_EQ_INT(g.sr.err, WS_ERR_NOMEM);
+      WS_CHECK_EQ_STR(g.cr.log, "open,msg:a,close:1006:0");
     }
     pa.armed = false;
-    ws_server_shutdown(srv, 1001, 200);
-    for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
-    }
-    ws_loop_free(loop);
+    rig_free(&g);
     WS_CHECK_EQ_INT(pa.live, 0);
   }
 }
@@ -472,51 +496,36 @@ WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
 WS_TEST(sweep_leaves_busy_connections_alone) {
   park_alloc pa = {ws_conn_sizeof(), false, 0, 0};
   ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
-  ws_loop *loop = ws_loop_new(&al);
-  ws_server_options o;
-  ws_server_options_init(&o);
-  o.host = "127.0.0.1";
-  o.park_idle_ms = 50;
-  int err = 0;
-  ws_server *srv = ws_server_new(loop, &o, &err);
-  rec sr = {0}, cr = {0};
-  ws_server_route(srv, "*", NULL, 0, park_on_conn, &sr);
-  char url[64];
-  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
-  ws_socket *c = ws_open(loop, url, NULL, 0, NULL, NULL);
-  watch(c, &cr);
-  for (int i = 0; i < 300 && cr.opens == 0; i++)
-    ws_loop_run_once(loop, 10);
+  rig g;
+  rig_open(&g, &al, 50, 0, park_on_conn, NULL);
+  ws_socket *c = g.c;
   /* A first message restores the connection parked after its handshake; from then on only the
    * sweep parks it. */
   ws_send_text(c, "first", 5);
-  for (int i = 0; i < 300 && !strstr(cr.log, "msg:first"); i++)
-    ws_loop_run_once(loop, 10);
+  for (int i = 0; i < 300 && !strstr(g.cr.log, "msg:first"); i++)
+    ws_loop_run_once(g.loop, 10);
   int sent = 0;
-  uint64_t t0 = ws_loop_now(loop), next = t0;
-  while (ws_loop_now(loop) < t0 + 300 && cr.closes == 0) { /* c is freed after its close */
-    if (ws_loop_now(loop) >= next) {
+  uint64_t t0 = ws_loop_now(g.loop), next = t0;
+  while (ws_loop_now(g.loop) < t0 + 300 && g.cr.closes == 0) { /* c is freed after its close */
+    if (ws_loop_now(g.loop) >= next) {
       /* Armed only while no client conn can be restored: the client is never parked. */
       pa.armed = true;
       ws_send_text(c, "x", 1);
       sent++;
       next += 20;
     }
-    ws_loop_run_once(loop, 5);
+    ws_loop_run_once(g.loop, 5);
   }
   pa.armed = false;
   WS_CHECK(sent >= 10);
   WS_CHECK_EQ_INT(pa.failed, 0);
-  WS_CHECK_EQ_INT(sr.closes, 0);
-  if (cr.closes == 0)
+  WS_CHECK_EQ_INT(g.sr.closes, 0);
+  if (g.cr.closes == 0)
     ws_close(c, 1000, NULL);
-  for (int i = 0; i < 300 && cr.closes == 0; i++)
-    ws_loop_run_once(loop, 10);
-  WS_CHECK(cr.clean);
-  ws_server_shutdown(srv, 1001, 200);
-  for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
-  }
-  ws_loop_free(loop);
+  for (int i = 0; i < 300 && g.cr.closes == 0; i++)
+    ws_loop_run_once(g.loop, 10);
+  WS_CHECK(g.cr.clean);
+  rig_free(&g);
   WS_CHECK_EQ_INT(pa.live, 0);
 }
 
@@ -558,37 +567,21 @@ static void big_got(const ws_event *ev, void *ud) {
 }
 
 WS_TEST(large_messages_echo_exactly_through_the_direct_read_path) {
-  ws_loop *loop = ws_loop_new(NULL);
-  ws_server_options o;
-  ws_server_options_init(&o);
-  o.host = "127.0.0.1";
-  o.conn.max_message_size = 4u << 20;
-  int err = 0;
-  ws_server *srv = ws_server_new(loop, &o, &err);
-  ws_server_route(srv, "*", NULL, 0, big_on_conn, NULL);
-  char url[64];
-  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
-  ws_open_options oo;
-  ws_open_options_init(&oo);
-  oo.conn.max_message_size = 4u << 20;
-  ws_socket *c = ws_open(loop, url, NULL, 0, &oo, &err);
+  rig g;
+  rig_open(&g, NULL, -1, 4u << 20, big_on_conn, &g);
   big_rec b = {0};
-  rec cr = {0};
-  watch(c, &cr);
-  ws_event_target_add_listener(ws_target(c), "message", big_got, &b);
-  for (int i = 0; i < 300 && cr.opens == 0; i++)
-    ws_loop_run_once(loop, 10);
+  ws_event_target_add_listener(ws_target(g.c), "message", big_got, &b);
   static const size_t SIZES[] = {3u << 20, 70000, 1u << 20};
-  size_t maxn = 3u << 20;
-  uint8_t *p = malloc(maxn);
+  uint8_t *p = malloc(3u << 20);
   for (int k = 0; k < 3; k++) {
     size_t n = SIZES[k];
     bool binary = k != 1;
     for (size_t i = 0; i < n; i++)
       p[i] = binary ? (uint8_t)(i * 131u + (unsigned)k) : (uint8_t)('a' + (i + (size_t)k) % 26u);
-    WS_CHECK_EQ_INT(binary ? ws_send_binary(c, p, n) : ws_send_text(c, (const char *)p, n), WS_OK);
+    WS_CHECK_EQ_INT(binary ? ws_send_binary(g.c, p, n) : ws_send_text(g.c, (const char *)p, n),
+                    WS_OK);
     for (int i = 0; i < 1000 && b.msgs == k; i++)
-      ws_loop_run_once(loop, 10);
+      ws_loop_run_once(g.loop, 10);
     WS_CHECK_MSG(b.msgs == k + 1, "message %d not echoed", k);
     WS_CHECK_EQ_INT((long)b.got_len, (long)n);
     WS_CHECK(b.binary == binary);
@@ -596,14 +589,11 @@ WS_TEST(large_messages_echo_exactly_through_the_direct_read_path) {
   }
   free(p);
   free(b.got);
-  ws_close(c, 1000, NULL);
-  for (int i = 0; i < 300 && cr.closes == 0; i++)
-    ws_loop_run_once(loop, 10);
-  WS_CHECK(cr.clean);
-  ws_server_shutdown(srv, 1001, 200);
-  for (int i = 0; i < 300 && ws_loop_run_once(loop, 10) > 0; i++) {
-  }
-  ws_loop_free(loop);
+  ws_close(g.c, 1000, NULL);
+  for (int i = 0; i < 300 && g.cr.closes == 0; i++)
+    ws_loop_run_once(g.loop, 10);
+  WS_CHECK(g.cr.clean);
+  rig_free(&g);
 }
 
 WS_TEST(shutdown_closes_1001_cleanly_on_both_sides_after_queued_messages) {
