@@ -29,40 +29,44 @@ typedef struct ws__pend {
 } ws__pend;
 
 struct ws_socket {
-  ws_loop *loop;
-  const ws_allocator *alloc;
+  ws_loop *loop; /* its allocator is the socket's: ws__socket_allocator */
   ws__sock sock;
   ws__handle handle;
   ws__flush flush;
   ws__timer timer;
   ws__deferred freer;
-  ws__phase phase;
-  bool is_server;
-  bool freeing;
-  bool events_done;     /* the close event was dispatched (or must never be) */
-  bool abort_pending;   /* ws_close while CONNECTING: fail at the next timer */
-  bool terminating;     /* ws_terminate: cut at the end of the turn, close event 1006 */
-  ws_ready_state state; /* before a ws_conn exists; then the conn's */
-  int fail_err;
-  uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
   ws_event_target target; /* embedded: no allocation until a handler is set */
-  ws_conn *conn;        /* NULL while parked (or before open) */
-  bool parked;          /* an idle OPEN connection kept as `park` (docs/internals/loop.md) */
-  bool touched;         /* activity since the server's last parking sweep */
-  bool woke;            /* unparked at least once: parked by the sweep from then on */
-  ws_conn_parked park;
+  ws_conn *conn;          /* NULL while parked (or before open) */
+  ws_conn_parked park;    /* an idle OPEN connection, when `parked` (docs/internals/loop.md) */
   const ws_conn_options *copts; /* the server's (shared) or, for a client, its own copy */
   struct ws__pend *pend; /* until the connection is open and its 101 written; NULL after */
   char *url;
-  char *protocol;
-  char *extensions;
+  char *negotiated; /* "protocol\0extensions\0", NULL when nothing was negotiated */
   void *user_data;
+  uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
   /* server side */
   ws_server *srv;
   const ws__route *route;
   ws_socket *prev, *next; /* in srv's list */
-  bool counted;           /* counted in srv->nopen */
+  /* small fields together (memory per idle connection) */
+  ws__phase phase;
+  ws_ready_state state; /* before a ws_conn exists; then the conn's */
+  int fail_err;
+  bool is_server;
+  bool freeing;
+  bool events_done;   /* the close event was dispatched (or must never be) */
+  bool abort_pending; /* ws_close while CONNECTING: fail at the next timer */
+  bool terminating;   /* ws_terminate: cut at the end of the turn, close event 1006 */
+  bool parked;        /* conn is NULL and `park` holds it */
+  bool touched;       /* activity since the server's last parking sweep */
+  bool woke;          /* unparked at least once: parked by the sweep from then on */
+  bool counted;       /* counted in srv->nopen */
 };
+
+/* Every socket allocates with its loop's allocator. */
+static inline const ws_allocator *ws__socket_allocator(const ws_socket *ws) {
+  return ws__loop_alloc(ws->loop);
+}
 
 /* The conn's clock moves only when told (ws_conn_tick): bring it to the loop's time before
  * every call that reads it (input, close, send), or a close timeout would count from the last
@@ -81,7 +85,7 @@ static inline bool ws__socket_has_conn(const ws_socket *ws) { return ws->conn ||
 ws_conn *ws__socket_conn(ws_socket *ws);
 /* Park the socket's conn if it has nothing in flight (server.c's sweep). */
 bool ws__socket_try_park(ws_socket *ws);
-ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_server);
+ws_socket *ws__socket_alloc(ws_loop *loop, bool is_server);
 void ws__socket_start_timer(ws_socket *ws);
 void ws__socket_fire_open(ws_socket *ws);
 void ws__socket_finish(ws_socket *ws); /* silent end for a socket no one has seen */

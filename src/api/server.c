@@ -219,7 +219,7 @@ static void on_accept(ws__io *io, uint32_t ev) {
       return; /* EAGAIN, or EMFILE and friends: try again next turn */
     /* The handshake object (about 11 KiB) is made at the first read and freed as soon as the
      * request is answered: a connection storm or a slow client costs the socket only. */
-    ws_socket *ws = ws__socket_alloc(srv->loop, srv->alloc, true);
+    ws_socket *ws = ws__socket_alloc(srv->loop, true);
     if (!ws) {
       close(fd);
       continue;
@@ -454,7 +454,7 @@ long ws_broadcast(ws_socket *const *sockets, size_t n, bool binary, const void *
     return WS_ERR_INVAL;
   for (size_t i = 0; i < n; i++)
     if (sockets[i]) /* NULL is the default allocator: find a socket, not an allocator */
-      return broadcast_to(sockets, n, NULL, NULL, binary, data, len, sockets[i]->alloc);
+      return broadcast_to(sockets, n, NULL, NULL, binary, data, len, ws__socket_allocator(sockets[i]));
   return 0;
 }
 

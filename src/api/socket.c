@@ -77,8 +77,8 @@ static void free_pend(ws_socket *ws) {
   ws_client_handshake_free(p->chs);
   ws_server_handshake_free(p->shs);
   ws__buf_free(&p->out);
-  ws__free(ws->alloc, p->pmd);
-  ws__free(ws->alloc, p);
+  ws__free(ws__socket_allocator(ws), p->pmd);
+  ws__free(ws__socket_allocator(ws), p);
   ws->pend = NULL;
 }
 
@@ -93,13 +93,12 @@ static void free_now(ws__deferred *d) {
   ws_conn_free(ws->conn);
   free_pend(ws);
   ws__event_target_fini(&ws->target);
-  ws__free(ws->alloc, ws->url);
-  ws__free(ws->alloc, ws->protocol);
-  ws__free(ws->alloc, ws->extensions);
+  ws__free(ws__socket_allocator(ws), ws->url);
+  ws__free(ws__socket_allocator(ws), ws->negotiated);
   if (!ws->is_server)
-    ws__free(ws->alloc, (void *)(uintptr_t)ws->copts);
+    ws__free(ws__socket_allocator(ws), (void *)(uintptr_t)ws->copts);
   ws_loop *loop = ws->loop;
-  ws__free(ws->alloc, ws);
+  ws__free(ws__socket_allocator(ws), ws);
   ws__loop_unref(loop);
 }
 
@@ -512,7 +511,7 @@ static char *dup_str(const ws_allocator *a, const char *s, size_t n) {
 static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv) {
   *o = *ws->copts;
   o->role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
-  o->alloc = ws->alloc;
+  o->alloc = ws__socket_allocator(ws);
   o->rsv_allowed = rsv;
   o->deflate = NULL;
   if (!o->random) {
@@ -544,11 +543,19 @@ void ws__socket_set_negotiated(ws_socket *ws, const char *protocol, const ws_ext
   char buf[1024] = "";
   if (ext && ext->num_offers > 0 && ws_ext_list_format(ext, buf, sizeof buf) < 0)
     buf[0] = 0;
-  ws__free(ws->alloc, ws->protocol);
-  ws__free(ws->alloc, ws->extensions);
-  /* Nothing negotiated (the common case) costs no allocation: the getters answer "". */
-  ws->protocol = protocol && protocol[0] ? dup_str(ws->alloc, protocol, strlen(protocol)) : NULL;
-  ws->extensions = buf[0] ? dup_str(ws->alloc, buf, strlen(buf)) : NULL;
+  const ws_allocator *a = ws__socket_allocator(ws);
+  ws__free(a, ws->negotiated);
+  ws->negotiated = NULL;
+  /* Nothing negotiated (the common case) costs no allocation: the getters answer "". One
+   * block otherwise: "protocol\0extensions\0". */
+  size_t pl = protocol ? strlen(protocol) : 0, el = strlen(buf);
+  if (pl + el == 0)
+    return;
+  ws->negotiated = ws__malloc(a, pl + el + 2);
+  if (ws->negotiated) { /* out of memory: reported as nothing negotiated */
+    memcpy(ws->negotiated, protocol ? protocol : "", pl + 1);
+    memcpy(ws->negotiated + pl + 1, buf, el + 1);
+  }
 }
 
 static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
@@ -581,7 +588,7 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
 
 static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   size_t used = 0;
-  if (!ws->pend->shs && !(ws->pend->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws->alloc))) {
+  if (!ws->pend->shs && !(ws->pend->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws__socket_allocator(ws)))) {
     ws__socket_finish(ws);
     return;
   }
@@ -677,7 +684,8 @@ static void sock_error(ws__sock *s, int err, const char *detail) {
 static void sock_writable(ws__sock *s) { touch(s->owner); }
 
 /* ---- construction ----------------------------------------------------------------------- */
-ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_server) {
+ws_socket *ws__socket_alloc(ws_loop *loop, bool is_server) {
+  const ws_allocator *alloc = ws__loop_alloc(loop);
   ws_socket *ws = ws__calloc(alloc, 1, sizeof *ws);
   ws__pend *pend = ws ? ws__calloc(alloc, 1, sizeof *pend) : NULL;
   if (!pend) {
@@ -687,7 +695,6 @@ ws_socket *ws__socket_alloc(ws_loop *loop, const ws_allocator *alloc, bool is_se
   ws->pend = pend;
   ws__event_target_init(&ws->target, alloc);
   ws->loop = loop;
-  ws->alloc = alloc;
   ws->is_server = is_server;
   ws->state = WS_CONNECTING;
   ws__sock_init(&ws->sock, loop, &ws__socket_handler, ws);
@@ -773,7 +780,7 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
       return NULL;
     }
   }
-  ws_socket *ws = ws__socket_alloc(loop, alloc, false);
+  ws_socket *ws = ws__socket_alloc(loop, false);
   char us[2048];
   int ul = snprintf(us, sizeof us, "%s://%s%s%s:%u%s", u->secure ? "wss" : "ws", u->ipv6 ? "[" : "",
                     u->host, u->ipv6 ? "]" : "", (unsigned)u->port, u->resource);
@@ -957,9 +964,9 @@ bool ws_is_paused(const ws_socket *ws) { return ws && ws->sock.rd_paused; }
 uint64_t ws_buffered_amount(const ws_socket *ws) {
   return ws && ws->conn ? ws_conn_buffered_amount(ws->conn) : 0;
 }
-const char *ws_protocol(const ws_socket *ws) { return ws && ws->protocol ? ws->protocol : ""; }
+const char *ws_protocol(const ws_socket *ws) { return ws && ws->negotiated ? ws->negotiated : ""; }
 const char *ws_extensions(const ws_socket *ws) {
-  return ws && ws->extensions ? ws->extensions : "";
+  return ws && ws->negotiated ? ws->negotiated + strlen(ws->negotiated) + 1 : "";
 }
 const char *ws_get_url(const ws_socket *ws) { return ws && ws->url ? ws->url : ""; }
 void ws_set_user_data(ws_socket *ws, void *ud) {
