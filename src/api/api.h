@@ -28,6 +28,12 @@ typedef struct ws__pend {
   struct ws__pmd_ctx *pmd; /* permessage-deflate offer (client side), NULL when not offered */
 } ws__pend;
 
+/* What only a client socket has, one allocation: its conn options and its URL. */
+typedef struct ws__client {
+  ws_conn_options copts; /* first: ws_socket.copts points here */
+  char url[];
+} ws__client;
+
 struct ws_socket {
   ws_loop *loop; /* its allocator is the socket's: ws__socket_allocator */
   ws__sock sock;
@@ -38,9 +44,8 @@ struct ws_socket {
   ws_event_target target; /* embedded: no allocation until a handler is set */
   ws_conn *conn;          /* NULL while parked (or before open) */
   ws_conn_parked park;    /* an idle OPEN connection, when `parked` (docs/internals/loop.md) */
-  const ws_conn_options *copts; /* the server's (shared) or, for a client, its own copy */
+  const ws_conn_options *copts; /* the server's (shared), or a client's ws__client.copts */
   struct ws__pend *pend; /* until the connection is open and its 101 written; NULL after */
-  char *url;
   char *negotiated; /* "protocol\0extensions\0", NULL when nothing was negotiated */
   void *user_data;
   uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */

@@ -93,7 +93,6 @@ static void free_now(ws__deferred *d) {
   ws_conn_free(ws->conn);
   free_pend(ws);
   ws__event_target_fini(&ws->target);
-  ws__free(ws__socket_allocator(ws), ws->url);
   ws__free(ws__socket_allocator(ws), ws->negotiated);
   if (!ws->is_server)
     ws__free(ws__socket_allocator(ws), (void *)(uintptr_t)ws->copts);
@@ -498,15 +497,6 @@ static void sock_open(ws__sock *s, int err, const char *detail) {
   }
 }
 
-static char *dup_str(const ws_allocator *a, const char *s, size_t n) {
-  char *d = ws__malloc(a, n + 1);
-  if (d) {
-    memcpy(d, s, n);
-    d[n] = 0;
-  }
-  return d;
-}
-
 /* Both ends: the handshake succeeded; run the connection. rest = the first frames. */
 static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv) {
   *o = *ws->copts;
@@ -784,15 +774,17 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
   char us[2048];
   int ul = snprintf(us, sizeof us, "%s://%s%s%s:%u%s", u->secure ? "wss" : "ws", u->ipv6 ? "[" : "",
                     u->host, u->ipv6 ? "]" : "", (unsigned)u->port, u->resource);
-  ws_conn_options *copts = ws ? ws__malloc(alloc, sizeof *copts) : NULL;
-  if (copts) {
-    *copts = opts->conn;
-    copts->role = WS_ROLE_CLIENT;
-    ws->copts = copts;
+  /* A client's own conn options and its URL, one block (ws__client). */
+  size_t url_len = ul < 0 ? 0 : (size_t)ul >= sizeof us ? sizeof us - 1 : (size_t)ul;
+  ws__client *cl = ws ? ws__malloc(alloc, sizeof *cl + url_len + 1) : NULL;
+  if (cl) {
+    cl->copts = opts->conn;
+    cl->copts.role = WS_ROLE_CLIENT;
+    memcpy(cl->url, us, url_len);
+    cl->url[url_len] = '\0';
+    ws->copts = &cl->copts;
   }
-  if (ws)
-    ws->url = dup_str(alloc, us, ul < 0 ? 0 : (size_t)ul >= sizeof us ? sizeof us - 1 : (size_t)ul);
-  if (!ws || !ws->url || !copts) {
+  if (!ws || !cl) {
     if (ws) {
       ws->freeing = true;
       free_now(&ws->freer);
@@ -968,7 +960,9 @@ const char *ws_protocol(const ws_socket *ws) { return ws && ws->negotiated ? ws-
 const char *ws_extensions(const ws_socket *ws) {
   return ws && ws->negotiated ? ws->negotiated + strlen(ws->negotiated) + 1 : "";
 }
-const char *ws_get_url(const ws_socket *ws) { return ws && ws->url ? ws->url : ""; }
+const char *ws_get_url(const ws_socket *ws) {
+  return ws && !ws->is_server && ws->copts ? ((const ws__client *)(const void *)ws->copts)->url : "";
+}
 void ws_set_user_data(ws_socket *ws, void *ud) {
   if (ws)
     ws->user_data = ud;
