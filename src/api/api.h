@@ -35,8 +35,7 @@ typedef struct ws__client {
 } ws__client;
 
 struct ws_socket {
-  ws_loop *loop; /* its allocator is the socket's: ws__socket_allocator */
-  ws__sock sock;
+  ws__sock sock; /* sock.loop is the socket's loop; its allocator is the socket's */
   ws__handle handle;
   ws__flush flush;
   ws__timer timer;
@@ -70,7 +69,7 @@ struct ws_socket {
 
 /* Every socket allocates with its loop's allocator. */
 static inline const ws_allocator *ws__socket_allocator(const ws_socket *ws) {
-  return ws__loop_alloc(ws->loop);
+  return ws__loop_alloc(ws->sock.loop);
 }
 
 /* The conn's clock moves only when told (ws_conn_tick): bring it to the loop's time before
@@ -79,7 +78,7 @@ static inline const ws_allocator *ws__socket_allocator(const ws_socket *ws) {
 static inline void ws__socket_clock(ws_socket *ws) {
   /* A parked conn has no clock: unparking gives it the loop's time. */
   if (ws->conn)
-    ws_conn_tick(ws->conn, ws_loop_now(ws->loop));
+    ws_conn_tick(ws->conn, ws_loop_now(ws->sock.loop));
 }
 
 /* socket.c, used by server.c */

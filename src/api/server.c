@@ -352,13 +352,13 @@ void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, s
   if (!ws->freeing && !ws->terminating && rest_len > 0)
     (void)ws_conn_recv(ws->conn, (uint8_t *)rest, rest_len);
   if (!ws->freeing)
-    ws__flush_mark(ws->loop, &ws->flush);
+    ws__flush_mark(ws->sock.loop, &ws->flush);
 }
 
 void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
   ws->phase = WS__PH_HTTP;
   /* A short linger for the answer to go out; then the socket ends whatever the peer does. */
-  ws->pend->handshake_deadline = ws_loop_now(ws->loop) + 5000;
+  ws->pend->handshake_deadline = ws_loop_now(ws->sock.loop) + 5000;
   ws__socket_start_timer(ws);
   if (rc == WS_ERR_HS_NOT_UPGRADE) {
     ws_http_exchange x = {ws, false};
@@ -385,7 +385,7 @@ void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
   /* The answer is in ws->out: the request is no longer needed. */
   ws_server_handshake_free(ws->pend->shs);
   ws->pend->shs = NULL;
-  ws__flush_mark(ws->loop, &ws->flush);
+  ws__flush_mark(ws->sock.loop, &ws->flush);
 }
 
 int ws_http_respond(ws_http_exchange *x, int status, const char *content_type, const void *body,
@@ -425,7 +425,7 @@ static long broadcast_to(ws_socket *const *list, size_t n, ws_socket *head, cons
         (!route || (ws->route && strcmp(ws->route->path, route) == 0)) &&
         ws__socket_conn(ws) && ws_conn_send_shared(ws->conn, f) == WS_OK) {
       count++;
-      ws__flush_mark(ws->loop, &ws->flush);
+      ws__flush_mark(ws->sock.loop, &ws->flush);
     }
     if (list) {
       if (++i >= n)
@@ -519,7 +519,7 @@ int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
       /* Queued after the messages already sent: they are delivered first. */
       ws__socket_clock(ws);
       (void)ws_conn_close(ws->conn, code, reason, strlen(reason));
-      ws__flush_mark(ws->loop, &ws->flush);
+      ws__flush_mark(ws->sock.loop, &ws->flush);
     } else if (ws->phase != WS__PH_HTTP) {
       ws__socket_finish(ws); /* still handshaking: nobody has seen it */
     }

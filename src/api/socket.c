@@ -40,7 +40,12 @@ const ws__sock_handler ws__socket_handler = {sock_open,     sock_read,        so
                                              sock_error,    sock_writable,    sock_read_target,
                                              sock_read_direct};
 
-static double now_ms(const ws_socket *ws) { return (double)ws_loop_now(ws->loop); }
+/* The ws_socket a ws__sock callback is about (the sock is embedded). */
+static ws_socket *owner_of(ws__sock *s) {
+  return (ws_socket *)(void *)((char *)s - offsetof(ws_socket, sock));
+}
+
+static double now_ms(const ws_socket *ws) { return (double)ws_loop_now(ws->sock.loop); }
 
 ws_socket *ws_event_socket(const ws_event *ev) {
   /* Only the library's events are trusted (an application cannot make a trusted event), and
@@ -85,8 +90,8 @@ static void free_pend(ws_socket *ws) {
 static void free_now(ws__deferred *d) {
   ws_socket *ws = (ws_socket *)((char *)d - offsetof(ws_socket, freer));
   ws__sock_fini(&ws->sock);
-  ws__timer_stop(ws->loop, &ws->timer);
-  ws__flush_unmark(ws->loop, &ws->flush);
+  ws__timer_stop(ws->sock.loop, &ws->timer);
+  ws__flush_unmark(ws->sock.loop, &ws->flush);
   ws__handle_unlink(&ws->handle);
   if (ws->srv)
     ws__server_socket_gone(ws->srv, ws);
@@ -96,7 +101,7 @@ static void free_now(ws__deferred *d) {
   ws__free(ws__socket_allocator(ws), ws->negotiated);
   if (!ws->is_server)
     ws__free(ws__socket_allocator(ws), (void *)(uintptr_t)ws->copts);
-  ws_loop *loop = ws->loop;
+  ws_loop *loop = ws->sock.loop;
   ws__free(ws__socket_allocator(ws), ws);
   ws__loop_unref(loop);
 }
@@ -107,9 +112,9 @@ static void schedule_free(ws_socket *ws) {
   ws->freeing = true;
   ws->phase = WS__PH_DONE;
   ws__sock_close(&ws->sock);
-  ws__timer_stop(ws->loop, &ws->timer);
-  ws__flush_unmark(ws->loop, &ws->flush);
-  ws__defer(ws->loop, &ws->freer);
+  ws__timer_stop(ws->sock.loop, &ws->timer);
+  ws__flush_unmark(ws->sock.loop, &ws->flush);
+  ws__defer(ws->sock.loop, &ws->freer);
 }
 
 /* ws_loop_free: cut without events. */
@@ -248,7 +253,7 @@ static void cut_parked(ws_socket *ws) {
   memset(&diag, 0, sizeof diag);
   diag.error = WS_ERR_NOMEM;
   diag.detail = "out of memory restoring an idle connection";
-  diag.duration_ms = ws_loop_now(ws->loop) - ws->park.opened_at;
+  diag.duration_ms = ws_loop_now(ws->sock.loop) - ws->park.opened_at;
   close_ev ce;
   memset(&ce, 0, sizeof ce);
   ws__close_event_set(&ce.ev, WS_CLOSE_ABNORMAL, "", 0, false, &diag, now_ms(ws));
@@ -263,7 +268,7 @@ ws_conn *ws__socket_conn(ws_socket *ws) {
   if (ws->parked) {
     ws_conn_options o;
     conn_options(ws, &o, ws->park.rsv_allowed);
-    ws_conn *c = ws_conn_unpark(&ws->park, &o, &conn_cbs, ws, ws_loop_now(ws->loop));
+    ws_conn *c = ws_conn_unpark(&ws->park, &o, &conn_cbs, ws, ws_loop_now(ws->sock.loop));
     if (!c) {
       cut_parked(ws);
       return NULL;
@@ -284,7 +289,7 @@ static void arm_timer(ws_socket *ws) {
     return;
   uint64_t when = UINT64_MAX;
   if (ws->abort_pending)
-    when = ws_loop_now(ws->loop);
+    when = ws_loop_now(ws->sock.loop);
   else if (ws->phase == WS__PH_OPEN && ws->parked)
     when = ws_conn_parked_deadline(&ws->park);
   else if (ws->phase == WS__PH_OPEN && ws->conn) {
@@ -297,9 +302,9 @@ static void arm_timer(ws_socket *ws) {
   } else if (ws->phase != WS__PH_DONE)
     when = ws->pend ? ws->pend->handshake_deadline : UINT64_MAX;
   if (when == UINT64_MAX)
-    ws__timer_stop(ws->loop, &ws->timer);
+    ws__timer_stop(ws->sock.loop, &ws->timer);
   else
-    (void)ws__timer_start_at(ws->loop, &ws->timer, when);
+    (void)ws__timer_start_at(ws->sock.loop, &ws->timer, when);
 }
 
 /* Backpressure (server option): output that stays over the limit for too long means a peer
@@ -312,7 +317,7 @@ static void check_slow_consumer(ws_socket *ws) {
     ws->over_since = 0; /* parked: nothing is queued */
     return;
   }
-  uint64_t now = ws_loop_now(ws->loop);
+  uint64_t now = ws_loop_now(ws->sock.loop);
   if (ws_conn_pending_bytes(ws->conn) <= bytes) {
     ws->over_since = 0;
     return;
@@ -336,8 +341,8 @@ static void on_timer(ws__timer *t) {
     ws_conn *c = ws__socket_conn(ws);
     if (!c)
       return;
-    ws_conn_tick(c, ws_loop_now(ws->loop));
-    ws__flush_mark(ws->loop, &ws->flush);
+    ws_conn_tick(c, ws_loop_now(ws->sock.loop));
+    ws__flush_mark(ws->sock.loop, &ws->flush);
     arm_timer(ws);
     return;
   }
@@ -445,7 +450,7 @@ static void flush_cb(ws__flush *f) {
     /* More than 64 slices were waiting and the socket took them all: write again (the flush
      * list is re-run until empty, and each pass consumes output, so this ends). */
     if (!ws->sock.write_blocked && ws_conn_pending_bytes(c) > 0) {
-      ws__flush_mark(ws->loop, &ws->flush);
+      ws__flush_mark(ws->sock.loop, &ws->flush);
       return;
     }
   }
@@ -475,12 +480,12 @@ static void flush_cb(ws__flush *f) {
 
 static void touch(ws_socket *ws) {
   if (!ws->freeing)
-    ws__flush_mark(ws->loop, &ws->flush);
+    ws__flush_mark(ws->sock.loop, &ws->flush);
 }
 
 /* ---- socket callbacks ------------------------------------------------------------------- */
 static void sock_open(ws__sock *s, int err, const char *detail) {
-  ws_socket *ws = s->owner;
+  ws_socket *ws = owner_of(s);
   if (err != WS_OK) {
     fail_before_open(ws, err, detail);
     return;
@@ -519,7 +524,7 @@ static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
                                                  : (ws->pend->pmd ? &ws->pend->pmd->o : NULL);
   if (dopt && ws_deflate_params_from_handshake(&dp, o.role, dopt, ext) == 1)
     o.deflate = &dp;
-  ws->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->loop));
+  ws->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->sock.loop));
   if (!ws->conn)
     return WS_ERR_NOMEM;
   ws->phase = WS__PH_OPEN;
@@ -611,7 +616,7 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
 /* The rest of a large frame goes straight into the conn's message buffer (src/proto/
  * conn_direct.h): one copy less per byte of a message that spans reads. */
 static uint8_t *sock_read_target(ws__sock *s, size_t *len) {
-  ws_socket *ws = s->owner;
+  ws_socket *ws = owner_of(s);
   *len = 0;
   if (ws->phase != WS__PH_OPEN || ws->terminating || ws->freeing || !ws->conn)
     return NULL; /* parked: nothing is in progress */
@@ -619,14 +624,14 @@ static uint8_t *sock_read_target(ws__sock *s, size_t *len) {
 }
 
 static void sock_read_direct(ws__sock *s, size_t n) {
-  ws_socket *ws = s->owner;
+  ws_socket *ws = owner_of(s);
   ws__socket_clock(ws);
   (void)ws__conn_recv_commit(ws->conn, n);
   touch(ws);
 }
 
 static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
-  ws_socket *ws = s->owner;
+  ws_socket *ws = owner_of(s);
   switch (ws->phase) {
   case WS__PH_HANDSHAKE:
     if (ws->is_server)
@@ -649,7 +654,7 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
 }
 
 static void sock_eof(ws__sock *s) {
-  ws_socket *ws = s->owner;
+  ws_socket *ws = owner_of(s);
   if (ws->phase == WS__PH_OPEN) {
     if (!ws__socket_conn(ws))
       return;
@@ -664,14 +669,14 @@ static void sock_eof(ws__sock *s) {
 }
 
 static void sock_error(ws__sock *s, int err, const char *detail) {
-  ws_socket *ws = s->owner;
+  ws_socket *ws = owner_of(s);
   if (ws->phase == WS__PH_HTTP)
     ws__socket_finish(ws);
   else
     ws__socket_cut(ws, err, detail);
 }
 
-static void sock_writable(ws__sock *s) { touch(s->owner); }
+static void sock_writable(ws__sock *s) { touch(owner_of(s)); }
 
 /* ---- construction ----------------------------------------------------------------------- */
 ws_socket *ws__socket_alloc(ws_loop *loop, bool is_server) {
@@ -684,10 +689,9 @@ ws_socket *ws__socket_alloc(ws_loop *loop, bool is_server) {
   }
   ws->pend = pend;
   ws__event_target_init(&ws->target, alloc);
-  ws->loop = loop;
   ws->is_server = is_server;
   ws->state = WS_CONNECTING;
-  ws__sock_init(&ws->sock, loop, &ws__socket_handler, ws);
+  ws__sock_init(&ws->sock, loop, &ws__socket_handler);
   ws->flush.cb = flush_cb;
   ws__timer_init(&ws->timer, on_timer);
   ws->freer.fn = free_now;
@@ -929,7 +933,7 @@ int ws_terminate(ws_socket *ws) {
   if (ws->terminating)
     return WS_OK;
   ws->terminating = true;
-  ws__flush_mark(ws->loop, &ws->flush); /* the cut and the events come at the end of the turn */
+  ws__flush_mark(ws->sock.loop, &ws->flush); /* the cut and the events come at the end of the turn */
   return WS_OK;
 }
 

@@ -22,11 +22,10 @@
 
 static void sock_io(ws__io *io, uint32_t ev);
 
-void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h, void *owner) {
+void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h) {
   memset(s, 0, sizeof *s);
   s->loop = loop;
   s->h = h;
-  s->owner = owner;
   s->io.fd = -1;
 }
 

@@ -49,8 +49,7 @@ typedef enum ws__sock_state {
 struct ws__sock {
   ws_loop *loop;
   ws__io io;
-  const ws__sock_handler *h;
-  void *owner;
+  const ws__sock_handler *h; /* the owner embeds the ws__sock: container_of finds it */
   SSL *ssl;
   ws__sock_state state;
   bool write_blocked; /* the last write stopped short: waiting for EPOLLOUT */
@@ -63,7 +62,7 @@ struct ws__sock {
                    at the first failure, so an idle connection carries no text buffer */
 };
 
-void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h, void *owner);
+void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h);
 /* Release what the socket still holds once its owner is done with it (after ws__sock_close
  * and after the last use of its detail text). */
 void ws__sock_fini(ws__sock *s);

@@ -233,7 +233,7 @@ static void peer_flush(ws__flush *f) {
     ws__sock_shutdown_write(&p->s);
 }
 static void p_open(ws__sock *s, int err, const char *detail) {
-  echo_peer *p = s->owner;
+  echo_peer *p = (echo_peer *)(void *)s; /* s is its first member */
   (void)detail;
   p->opened = err == WS_OK;
   p->open_err = err;
@@ -243,7 +243,7 @@ static void p_open(ws__sock *s, int err, const char *detail) {
     ws__loop_unref(p->loop);
 }
 static void p_read(ws__sock *s, uint8_t *d, size_t n) {
-  echo_peer *p = s->owner;
+  echo_peer *p = (echo_peer *)(void *)s; /* s is its first member */
   if (p->is_server) { /* echo back */
     memcpy(p->out + p->out_len, d, n);
     p->out_len += n;
@@ -254,7 +254,7 @@ static void p_read(ws__sock *s, uint8_t *d, size_t n) {
   ws__flush_mark(p->loop, &p->flush);
 }
 static void p_eof(ws__sock *s) {
-  echo_peer *p = s->owner;
+  echo_peer *p = (echo_peer *)(void *)s; /* s is its first member */
   p->eof = true;
   if (p->is_server)
     ws__sock_shutdown_write(s); /* answer FIN with FIN; the client then closes */
@@ -264,14 +264,14 @@ static void p_eof(ws__sock *s) {
   }
 }
 static void p_error(ws__sock *s, int err, const char *detail) {
-  echo_peer *p = s->owner;
+  echo_peer *p = (echo_peer *)(void *)s; /* s is its first member */
   (void)err;
   (void)detail;
   p->errors++;
   ws__sock_close(s);
   ws__loop_unref(p->loop);
 }
-static void p_writable(ws__sock *s) { peer_write(s->owner); }
+static void p_writable(ws__sock *s) { peer_write((echo_peer *)(void *)s); }
 
 static const ws__sock_handler peer_h = {p_open, p_read, p_eof, p_error, p_writable, NULL, NULL};
 
@@ -307,8 +307,8 @@ static void echo_over(const char *host) {
   cli.loop = srv.loop = l;
   srv.is_server = true;
   cli.flush.cb = srv.flush.cb = peer_flush;
-  ws__sock_init(&cli.s, l, &peer_h, &cli);
-  ws__sock_init(&srv.s, l, &peer_h, &srv);
+  ws__sock_init(&cli.s, l, &peer_h);
+  ws__sock_init(&srv.s, l, &peer_h);
   for (size_t i = 0; i < 40000; i++)
     cli.out[i] = (uint8_t)(i * 7);
   cli.out_len = 40000;
@@ -345,7 +345,7 @@ WS_TEST(connect_refused_reports_through_on_open) {
   memset(&cli, 0, sizeof cli);
   cli.loop = l;
   cli.flush.cb = peer_flush;
-  ws__sock_init(&cli.s, l, &peer_h, &cli);
+  ws__sock_init(&cli.s, l, &peer_h);
   char ps[8];
   snprintf(ps, sizeof ps, "%u", port);
   ws__loop_ref(l);
@@ -363,7 +363,7 @@ WS_TEST(resolve_failure_is_synchronous_with_text) {
   ws_loop *l = ws_loop_new(NULL);
   static echo_peer cli;
   memset(&cli, 0, sizeof cli);
-  ws__sock_init(&cli.s, l, &peer_h, &cli);
+  ws__sock_init(&cli.s, l, &peer_h);
   WS_CHECK_EQ_INT(ws__sock_connect(&cli.s, "no-such-host.invalid", "80", NULL), WS_ERR_RESOLVE);
   WS_CHECK(strstr(cli.s.detail, "no-such-host.invalid") != NULL);
   ws_loop_free(l);
