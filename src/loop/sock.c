@@ -192,9 +192,9 @@ static void tls_handshake(ws__sock *s) {
 
 static void connected(ws__sock *s) {
   set_nodelay(s->io.fd);
-  if (s->ai_list) {
-    freeaddrinfo(s->ai_list);
-    s->ai_list = s->ai_next = NULL;
+  if (s->ai) {
+    freeaddrinfo(s->ai);
+    s->ai = NULL;
   }
   if (s->ssl) {
     s->state = WS__SOCK_TLS_HANDSHAKE;
@@ -214,16 +214,23 @@ static bool connect_next(ws__sock *s) {
     close(s->io.fd);
     s->io.fd = -1;
   }
-  while (s->ai_next) {
-    struct addrinfo *ai = s->ai_next;
-    s->ai_next = ai->ai_next;
+  while (s->ai) {
+    /* Take the first candidate off the list (POSIX: freeaddrinfo frees any sublist): only the
+     * untried ones are kept, so one pointer does. */
+    struct addrinfo *ai = s->ai;
+    s->ai = ai->ai_next;
+    ai->ai_next = NULL;
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       last_err = errno;
+      freeaddrinfo(ai);
       continue;
     }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last_err = errno;
+    int crc = connect(fd, ai->ai_addr, ai->ai_addrlen); /* the kernel copied the address */
+    int cerr = errno;
+    freeaddrinfo(ai);
+    if (crc != 0 && cerr != EINPROGRESS) {
+      last_err = cerr;
       close(fd);
       continue;
     }
@@ -243,14 +250,13 @@ int ws__sock_connect(ws__sock *s, const char *host, const char *port, SSL_CTX *t
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(host, port, &hints, &s->ai_list);
+  int rc = getaddrinfo(host, port, &hints, &s->ai);
   if (rc != 0) {
     if (ws__sock_detail_buf(s))
       snprintf(s->detail, WS__DETAIL_MAX, "getaddrinfo %s: %s", host, gai_strerror(rc));
-    s->ai_list = NULL;
+    s->ai = NULL;
     return WS_ERR_RESOLVE;
   }
-  s->ai_next = s->ai_list;
   if (tls && tls_attach(s, tls, false, host) != WS_OK) {
     ws__sock_close(s);
     return WS_ERR_NOMEM;
@@ -559,9 +565,9 @@ void ws__sock_close(ws__sock *s) {
     close(s->io.fd);
     s->io.fd = -1;
   }
-  if (s->ai_list) {
-    freeaddrinfo(s->ai_list);
-    s->ai_list = s->ai_next = NULL;
+  if (s->ai) {
+    freeaddrinfo(s->ai);
+    s->ai = NULL;
   }
   s->state = WS__SOCK_CLOSED;
 }

@@ -57,7 +57,7 @@ struct ws__sock {
   bool rd_eof;        /* the peer's FIN or close_notify seen */
   bool tls_server;
   bool rd_paused;                     /* ws__sock_pause_read: no read interest, no on_read */
-  struct addrinfo *ai_list, *ai_next; /* connect candidates, tried in order */
+  struct addrinfo *ai;          /* connect candidates not tried yet, in order */
   char *detail; /* text of the last failure (also the owner's): WS__DETAIL_MAX bytes allocated
                    at the first failure, so an idle connection carries no text buffer */
 };
