@@ -135,6 +135,18 @@ void ws__socket_finish(ws_socket *ws) {
 }
 
 /* ---- the terminal events ---------------------------------------------------------------- */
+/* "error", then a close event that no conn can tell (wasClean false, no reason), then free. */
+static void fire_error_and_close(ws_socket *ws, uint16_t code, const ws_close_diag *diag) {
+  close_ev ce;
+  memset(&ce, 0, sizeof ce);
+  ws__close_event_set(&ce.ev, code, "", 0, false, diag, now_ms(ws));
+  ce.magic = EV_MAGIC;
+  ce.ws = ws;
+  fire_plain(ws, "error");
+  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
+  schedule_free(ws);
+}
+
 /* A failure before a ws_conn exists (resolution, refused, TLS, bad handshake, timeout, close()
  * while CONNECTING): WHATWG "fail the WebSocket connection" -> error, then close with 1006
  * (1015 for a TLS handshake failure: our own event says more than a browser would). */
@@ -157,15 +169,8 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   memset(&diag, 0, sizeof diag);
   diag.error = err;
   diag.detail = ws__sock_detail(&ws->sock);
-  close_ev ce;
-  memset(&ce, 0, sizeof ce);
-  uint16_t code = err == WS_ERR_TLS_HANDSHAKE ? WS_CLOSE_TLS_HANDSHAKE : WS_CLOSE_ABNORMAL;
-  ws__close_event_set(&ce.ev, code, "", 0, false, &diag, now_ms(ws));
-  ce.magic = EV_MAGIC;
-  ce.ws = ws;
-  fire_plain(ws, "error");
-  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
-  schedule_free(ws);
+  fire_error_and_close(ws, err == WS_ERR_TLS_HANDSHAKE ? WS_CLOSE_TLS_HANDSHAKE : WS_CLOSE_ABNORMAL,
+                       &diag);
 }
 
 /* ---- the conn's callbacks --------------------------------------------------------------- */
@@ -254,14 +259,7 @@ static void cut_parked(ws_socket *ws) {
   diag.error = WS_ERR_NOMEM;
   diag.detail = "out of memory restoring an idle connection";
   diag.duration_ms = ws_loop_now(ws->sock.loop) - ws->park.opened_at;
-  close_ev ce;
-  memset(&ce, 0, sizeof ce);
-  ws__close_event_set(&ce.ev, WS_CLOSE_ABNORMAL, "", 0, false, &diag, now_ms(ws));
-  ce.magic = EV_MAGIC;
-  ce.ws = ws;
-  fire_plain(ws, "error");
-  (void)ws_event_target_dispatch(&ws->target, &ce.ev.base);
-  schedule_free(ws);
+  fire_error_and_close(ws, WS_CLOSE_ABNORMAL, &diag);
 }
 
 ws_conn *ws__socket_conn(ws_socket *ws) {
