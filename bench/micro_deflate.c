@@ -15,19 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_util.h"
 
-static uint64_t rng = 88172645463325252u;
-static uint32_t rnd(uint32_t n) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (uint32_t)(rng % n);
-}
+static uint64_t rng = BENCH_RNG_SEED;
 
 static const char *const words[] = {"the",     "quick",  "brown", "fox",   "jumps", "over",
                                     "lazy",    "dog",    "hello", "world", "price", "order",
@@ -38,12 +28,12 @@ static const char *const words[] = {"the",     "quick",  "brown", "fox",   "jump
 static size_t event(char *p, size_t cap, int id) {
   static const char *const types[] = {"chat", "presence", "tick", "order"};
   int n = snprintf(p, cap, "{\"type\":\"%s\",\"id\":%d,\"user\":\"user%u\",\"ts\":%d,\"body\":\"",
-                   types[rnd(4)], id, (unsigned)rnd(50) + 1, 1700000000 + id * 17);
-  int words_n = 3 + (int)rnd(38);
+                   types[bench_rand(&rng, 4)], id, (unsigned)bench_rand(&rng, 50) + 1, 1700000000 + id * 17);
+  int words_n = 3 + (int)bench_rand(&rng, 38);
   for (int i = 0; i < words_n && (size_t)n + 16 < cap; i++)
-    n += snprintf(p + n, cap - (size_t)n, "%s%s", i ? " " : "", words[rnd(24)]);
-  n += snprintf(p + n, cap - (size_t)n, "\",\"price\":%u.%02u}", (unsigned)rnd(1000),
-                (unsigned)rnd(100));
+    n += snprintf(p + n, cap - (size_t)n, "%s%s", i ? " " : "", words[bench_rand(&rng, 24)]);
+  n += snprintf(p + n, cap - (size_t)n, "\",\"price\":%u.%02u}", (unsigned)bench_rand(&rng, 1000),
+                (unsigned)bench_rand(&rng, 100));
   return (size_t)n;
 }
 
@@ -64,7 +54,7 @@ static void cell(const msg *ms, int count, int level, int mem, bool nct, const c
   ws__pmd_init(&rx, NULL, &cfg, &rp);
   ws__buf *comp = calloc((size_t)count, sizeof *comp);
   size_t in_bytes = 0, out_bytes = 0;
-  double t0 = now();
+  double t0 = bench_now_s();
   for (int i = 0; i < count; i++) {
     ws__buf_init(&comp[i], NULL, SIZE_MAX);
     if (ws__pmd_compress(&tx, ms[i].data, ms[i].len, true, &comp[i]) != WS_OK)
@@ -72,7 +62,7 @@ static void cell(const msg *ms, int count, int level, int mem, bool nct, const c
     in_bytes += ms[i].len;
     out_bytes += comp[i].len;
   }
-  double t1 = now();
+  double t1 = bench_now_s();
   ws__buf out;
   ws__buf_init(&out, NULL, 1 << 20);
   for (int i = 0; i < count; i++) {
@@ -81,7 +71,7 @@ static void cell(const msg *ms, int count, int level, int mem, bool nct, const c
         out.len != ms[i].len)
       abort();
   }
-  double t2 = now();
+  double t2 = bench_now_s();
   printf("| %-11s | %d | %d | %-3s | %7.2f | %7.2f | %5.1f%% |\n", label, level, mem,
          nct ? "off" : "on", (t1 - t0) * 1e6 / count, (t2 - t1) * 1e6 / count,
          100.0 * (double)out_bytes / (double)in_bytes);

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #ifdef WS_BENCH_HAVE_FRAME
 #include "base/alloc.h"
 #include "proto/frame.h"
@@ -87,17 +89,6 @@ static void teardown(echo_ctx *e, ws_conn *c) {
   ws__free(NULL, e->work);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* Median seconds per read over 7 reps of >= 0.2 s each. */
 static double timed(size_t size, size_t per_read, bool copy_only, uint64_t *echoed) {
   echo_ctx e;
@@ -107,11 +98,11 @@ static double timed(size_t size, size_t per_read, bool copy_only, uint64_t *echo
   double per[7];
   for (int r = 0; r < 7; r++) {
     long reads = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
       one_read(&e, c);
       reads++;
-    } while ((t = now_s() - t0) < 0.2);
+    } while ((t = bench_now_s() - t0) < 0.2);
     per[r] = t / (double)reads;
   }
   *echoed = e.echoed;
@@ -120,7 +111,7 @@ static double timed(size_t size, size_t per_read, bool copy_only, uint64_t *echo
     exit(1);
   }
   teardown(&e, c);
-  qsort(per, 7, sizeof per[0], cmp_d);
+  qsort(per, 7, sizeof per[0], bench_cmp_double);
   return per[3];
 }
 

@@ -17,21 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #ifdef WS_BENCH_HAVE_FRAME
 #include "base/alloc.h"
 #include "proto/frame.h"
 #include "wsclean/conn.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 typedef struct bench_ctx {
   uint8_t *pristine, *work;
@@ -67,7 +58,7 @@ typedef double (*pass_fn)(bench_ctx *b, ws_conn *c);
 
 static double pass_hdr(bench_ctx *b, ws_conn *c) {
   (void)c;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   size_t off = 0, n = 0;
   uint64_t acc = 0;
   while (off < b->len) {
@@ -80,22 +71,22 @@ static double pass_hdr(bench_ctx *b, ws_conn *c) {
     n++;
   }
   b->sink = acc + n;
-  return now_s() - t0;
+  return bench_now_s() - t0;
 }
 
 static double pass_copy(bench_ctx *b, ws_conn *c) {
   (void)c;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   memcpy(b->work, b->pristine, b->len);
   b->sink = b->work[b->len / 2];
-  return now_s() - t0;
+  return bench_now_s() - t0;
 }
 
 static double pass_recv(bench_ctx *b, ws_conn *c) {
-  double t0 = now_s();
+  double t0 = bench_now_s();
   memcpy(b->work, b->pristine, b->len);
   ws_conn_recv(c, b->work, b->len);
-  return now_s() - t0;
+  return bench_now_s() - t0;
 }
 
 /* Median over reps of (seconds per pass) for passes repeated for >= 0.2 s. */
@@ -112,7 +103,7 @@ static double measure(bench_ctx *b, ws_conn *c, pass_fn fn, int reps) {
     }
     per[r] = tot / (double)passes;
   }
-  qsort(per, (size_t)reps, sizeof per[0], cmp_d);
+  qsort(per, (size_t)reps, sizeof per[0], bench_cmp_double);
   return per[reps / 2];
 }
 

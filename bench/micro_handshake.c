@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #ifdef WS_BENCH_HAVE_HANDSHAKE
 #include "proto/http.h"
 #include "wsclean/handshake.h"
@@ -76,17 +78,6 @@ static long op_full(hs_case *c) {
   return v;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* Median seconds per operation; -1 if the operation fails. */
 static double measure(hs_case *c, op_fn fn, int reps) {
   double per[32];
@@ -96,15 +87,15 @@ static double measure(hs_case *c, op_fn fn, int reps) {
     return -1;
   for (int r = 0; r < reps; r++) {
     long n = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
       for (int i = 0; i < 64; i++)
         c->sink += fn(c);
       n += 64;
-    } while ((t = now_s() - t0) < 0.2);
+    } while ((t = bench_now_s() - t0) < 0.2);
     per[r] = t / (double)n;
   }
-  qsort(per, (size_t)reps, sizeof per[0], cmp_d);
+  qsort(per, (size_t)reps, sizeof per[0], bench_cmp_double);
   return per[reps / 2];
 }
 

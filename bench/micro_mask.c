@@ -31,11 +31,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_util.h"
 
 enum { MEMCPY = -1, DISPATCH_INPLACE = -2, DISPATCH_COPY = -3 };
 enum { SRC_SKEW = 3, DST_SKEW = 14 };
@@ -73,10 +69,10 @@ static void run_once(const job *j, size_t slot) {
 /* One batch of calls; GB/s. */
 static double batch(const job *j) {
   size_t reps = j->n >= (1u << 20) ? 1 : (size_t)((1u << 20) / j->n);
-  double t0 = now();
+  double t0 = bench_now_s();
   for (size_t r = 0; r < reps; r++)
     run_once(j, r & (j->slots - 1)); /* slots is 1, 4 or 8 */
-  return (double)j->n * (double)reps / (now() - t0) / 1e9;
+  return (double)j->n * (double)reps / (bench_now_s() - t0) / 1e9;
 }
 
 /* best[c] = the best batch of column what[c]. The columns take turns, one batch each, so that
@@ -85,8 +81,8 @@ static double batch(const job *j) {
 static void measure_row(job *j, const int *what, size_t ncols, double budget, double *best) {
   for (size_t c = 0; c < ncols; c++)
     best[c] = 0;
-  double end = now() + budget * (double)ncols;
-  for (int round = 0; round < 3 || now() < end; round++)
+  double end = bench_now_s() + budget * (double)ncols;
+  for (int round = 0; round < 3 || bench_now_s() < end; round++)
     for (size_t c = 0; c < ncols; c++) {
       j->what = what[c];
       double gbs = batch(j);
@@ -154,7 +150,7 @@ int main(int argc, char **argv) {
     if (make_job(&j, 1024, 8, &a, &b) != 0)
       return 1;
     j.what = MEMCPY;
-    for (double end = now() + 0.2; now() < end;)
+    for (double end = bench_now_s() + 0.2; bench_now_s() < end;)
       batch(&j);
     free(a);
     free(b);

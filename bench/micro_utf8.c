@@ -14,19 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_util.h"
 
-static uint64_t rng = 88172645463325252u;
-static uint32_t rnd(uint32_t n) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (uint32_t)(rng % n);
-}
+static uint64_t rng = BENCH_RNG_SEED;
 
 static size_t put_cp(uint8_t *p, size_t n, uint32_t cp) {
   if (cp < 0x80) {
@@ -56,23 +46,23 @@ static const char *const kind_names[KINDS] = {"ascii", "latin (2-byte)", "cjk (3
 static uint32_t letter(int kind) {
   switch (kind) {
   case ASCII:
-    return 'a' + rnd(26);
+    return 'a' + bench_rand(&rng, 26);
   case LATIN: /* Cyrillic and Latin-1 letters: all 2-byte */
-    return rnd(2) ? 0x430 + rnd(32) : 0xE0 + rnd(31);
+    return bench_rand(&rng, 2) ? 0x430 + bench_rand(&rng, 32) : 0xE0 + bench_rand(&rng, 31);
   case CJK:
-    return 0x4E00 + rnd(0x5000);
+    return 0x4E00 + bench_rand(&rng, 0x5000);
   default:
-    return 0x1F300 + rnd(0x300);
+    return 0x1F300 + bench_rand(&rng, 0x300);
   }
 }
 
 static size_t make_text(uint8_t *p, size_t len, int kind) {
   size_t n = 0;
   while (n + 40 < len) { /* a word is at most 9 letters of 4 bytes, and a space */
-    int w = 2 + (int)rnd(8);
+    int w = 2 + (int)bench_rand(&rng, 8);
     for (int i = 0; i < w; i++)
       n = put_cp(p, n, letter(kind));
-    p[n++] = rnd(10) ? ' ' : '.';
+    p[n++] = bench_rand(&rng, 10) ? ' ' : '.';
   }
   while (n < len)
     p[n++] = ' ';
@@ -107,13 +97,13 @@ static void run_once(const job *j) {
 static double measure(const job *j, double budget) {
   /* batches of about a millisecond's worth of bytes (at least one call) */
   size_t reps = j->n >= (1u << 20) ? 1 : (size_t)((1u << 20) / j->n);
-  double best = 0, end = now() + budget;
+  double best = 0, end = bench_now_s() + budget;
   int batches = 0;
-  while (now() < end || batches < 2) {
-    double t0 = now();
+  while (bench_now_s() < end || batches < 2) {
+    double t0 = bench_now_s();
     for (size_t r = 0; r < reps; r++)
       run_once(j);
-    double dt = now() - t0;
+    double dt = bench_now_s() - t0;
     double gbs = (double)j->n * (double)reps / dt / 1e9;
     if (gbs > best)
       best = gbs;
