@@ -36,9 +36,8 @@ static void sock_error(ws__sock *s, int err, const char *detail);
 static void sock_writable(ws__sock *s);
 static uint8_t *sock_read_target(ws__sock *s, size_t *len);
 static void sock_read_direct(ws__sock *s, size_t n);
-const ws__sock_handler ws__socket_handler = {sock_open,     sock_read,        sock_eof,
-                                             sock_error,    sock_writable,    sock_read_target,
-                                             sock_read_direct};
+const ws__sock_handler ws__socket_handler = {
+    sock_open, sock_read, sock_eof, sock_error, sock_writable, sock_read_target, sock_read_direct};
 
 /* The ws_socket a ws__sock callback is about (the sock is embedded). */
 static ws_socket *owner_of(ws__sock *s) {
@@ -345,7 +344,8 @@ static void on_timer(ws__timer *t) {
     return;
   }
   if (ws->phase == WS__PH_CONNECT && ws->fail_err)
-    fail_before_open(ws, ws->fail_err, ws__sock_detail(&ws->sock)); /* ws_open's connect failed at once */
+    fail_before_open(ws, ws->fail_err,
+                     ws__sock_detail(&ws->sock)); /* ws_open's connect failed at once */
   else if (ws->phase == WS__PH_CONNECT || ws->phase == WS__PH_HANDSHAKE)
     fail_before_open(ws, WS_ERR_HANDSHAKE_TIMEOUT, "the opening handshake timed out");
   else if (ws->phase == WS__PH_HTTP)
@@ -562,8 +562,8 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   }
   ws__socket_set_negotiated(ws, ws_client_handshake_protocol(ws->pend->chs),
                             ws_client_handshake_extensions(ws->pend->chs));
-  if (start_conn(ws, ws_client_handshake_rsv(ws->pend->chs), ws_client_handshake_extensions(ws->pend->chs)) !=
-      WS_OK) {
+  if (start_conn(ws, ws_client_handshake_rsv(ws->pend->chs),
+                 ws_client_handshake_extensions(ws->pend->chs)) != WS_OK) {
     fail_before_open(ws, WS_ERR_NOMEM, "connection");
     return;
   }
@@ -581,7 +581,10 @@ static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
 
 static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   size_t used = 0;
-  if (!ws->pend->shs && !(ws->pend->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws__socket_allocator(ws)))) {
+  ws__pend *pd = ws->pend;
+  if (!pd->shs) /* made at the request's first byte, not at accept */
+    pd->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws__socket_allocator(ws));
+  if (!pd->shs) {
     ws__socket_finish(ws);
     return;
   }
@@ -593,8 +596,8 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     const uint8_t *resp = ws_server_handshake_response(ws->pend->shs, &rl);
     ws__socket_set_negotiated(ws, ws_server_handshake_protocol(ws->pend->shs),
                               ws_server_handshake_extensions(ws->pend->shs));
-    if (start_conn(ws, ws_server_handshake_rsv(ws->pend->shs), ws_server_handshake_extensions(ws->pend->shs)) !=
-        WS_OK) {
+    if (start_conn(ws, ws_server_handshake_rsv(ws->pend->shs),
+                   ws_server_handshake_extensions(ws->pend->shs)) != WS_OK) {
       ws__socket_finish(ws);
       return;
     }
@@ -931,27 +934,22 @@ int ws_terminate(ws_socket *ws) {
   if (ws->terminating)
     return WS_OK;
   ws->terminating = true;
-  ws__flush_mark(ws->sock.loop, &ws->flush); /* the cut and the events come at the end of the turn */
+  ws__flush_mark(ws->sock.loop,
+                 &ws->flush); /* the cut and the events come at the end of the turn */
   return WS_OK;
 }
 
-int ws_pause(ws_socket *ws) {
+static int set_paused(ws_socket *ws, bool paused) {
   if (!ws)
     return WS_ERR_INVAL;
   if (!ws__socket_has_conn(ws) || ws->freeing || ws_state(ws) == WS_CLOSED)
     return WS_ERR_STATE;
-  ws__sock_pause_read(&ws->sock, true);
+  ws__sock_pause_read(&ws->sock, paused);
   return WS_OK;
 }
 
-int ws_resume(ws_socket *ws) {
-  if (!ws)
-    return WS_ERR_INVAL;
-  if (!ws__socket_has_conn(ws) || ws->freeing || ws_state(ws) == WS_CLOSED)
-    return WS_ERR_STATE;
-  ws__sock_pause_read(&ws->sock, false);
-  return WS_OK;
-}
+int ws_pause(ws_socket *ws) { return set_paused(ws, true); }
+int ws_resume(ws_socket *ws) { return set_paused(ws, false); }
 
 bool ws_is_paused(const ws_socket *ws) { return ws && ws->sock.rd_paused; }
 
@@ -963,7 +961,8 @@ const char *ws_extensions(const ws_socket *ws) {
   return ws && ws->negotiated ? ws->negotiated + strlen(ws->negotiated) + 1 : "";
 }
 const char *ws_get_url(const ws_socket *ws) {
-  return ws && !ws->is_server && ws->copts ? ((const ws__client *)(const void *)ws->copts)->url : "";
+  return ws && !ws->is_server && ws->copts ? ((const ws__client *)(const void *)ws->copts)->url
+                                           : "";
 }
 void ws_set_user_data(ws_socket *ws, void *ud) {
   if (ws)

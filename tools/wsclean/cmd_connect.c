@@ -246,16 +246,6 @@ static void on_close(const ws_event *ev, void *ud) {
 
 /* ---- input (on the loop's thread) ------------------------------------------------------------ */
 
-static int hexval(char ch) {
-  if (ch >= '0' && ch <= '9')
-    return ch - '0';
-  if (ch >= 'a' && ch <= 'f')
-    return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F')
-    return ch - 'A' + 10;
-  return -1;
-}
-
 static void do_close(client *c, const char *args) {
   while (*args == ' ')
     args++;
@@ -297,7 +287,7 @@ static void handle_line(client *c, const char *t) {
     for (const char *p = t + 7; *p; p++) {
       if (*p == ' ' || *p == ':' || *p == ',')
         continue;
-      int v = hexval(*p);
+      int v = wscli_hexval(*p);
       if (v < 0) {
         ok = false;
         break;

@@ -148,16 +148,6 @@ static void serve_usage(FILE *out) {
 
 /* ---- small helpers --------------------------------------------------------------------------- */
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* The value of `name` in a query string, percent-decoded into out (NUL-terminated). */
 static bool query_get(const char *q, size_t qlen, const char *name, char *out, size_t cap) {
   size_t nlen = strlen(name);
@@ -170,8 +160,9 @@ static bool query_get(const char *q, size_t qlen, const char *name, char *out, s
       for (const char *s = p + nlen + 1; s < stop && o + 1 < cap; s++) {
         if (*s == '+') {
           out[o++] = ' ';
-        } else if (*s == '%' && stop - s >= 3 && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-          out[o++] = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+        } else if (*s == '%' && stop - s >= 3 && wscli_hexval(s[1]) >= 0 &&
+                   wscli_hexval(s[2]) >= 0) {
+          out[o++] = (char)(wscli_hexval(s[1]) * 16 + wscli_hexval(s[2]));
           s += 2;
         } else {
           out[o++] = *s;
