@@ -737,6 +737,18 @@ static void post_shutdown(ws_loop *loop, void *ud) {
   ws_server_shutdown(ud, 1001, 500); /* runs on the worker's own thread */
 }
 
+/* Run loop until every one of r[0..n) has opened (closed: closed), at most 3 s. */
+static void wait_all(ws_loop *loop, const rec *r, int n, bool closed) {
+  for (int t = 0; t < 300; t++) {
+    int done = 0;
+    for (int i = 0; i < n; i++)
+      done += (closed ? r[i].closes : r[i].opens) > 0;
+    if (done == n)
+      return;
+    ws_loop_run_once(loop, 10);
+  }
+}
+
 WS_TEST(two_loops_on_two_threads_share_a_port) {
   worker w[2];
   uint16_t port = 0;
@@ -769,26 +781,12 @@ WS_TEST(two_loops_on_two_threads_share_a_port) {
     ws[i] = ws_open(loop, url, NULL, 0, NULL, NULL);
     watch(ws[i], &r[i]);
   }
-  for (int t = 0; t < 300; t++) {
-    int opened = 0;
-    for (int i = 0; i < 6; i++)
-      opened += r[i].opens;
-    if (opened == 6)
-      break;
-    ws_loop_run_once(loop, 10);
-  }
+  wait_all(loop, r, 6, false);
   for (int i = 0; i < 6; i++)
     WS_CHECK_EQ_INT(r[i].opens, 1);
   for (int i = 0; i < 2; i++)
     WS_CHECK_EQ_INT(ws_loop_post(w[i].loop, post_shutdown, w[i].srv), WS_OK);
-  for (int t = 0; t < 300; t++) {
-    int closed = 0;
-    for (int i = 0; i < 6; i++)
-      closed += r[i].closes;
-    if (closed == 6)
-      break;
-    ws_loop_run_once(loop, 10);
-  }
+  wait_all(loop, r, 6, true);
   for (int i = 0; i < 6; i++)
     WS_CHECK_MSG(r[i].code == 1001 && r[i].clean, "client %d: %s", i, r[i].log);
   for (int i = 0; i < 2; i++) {

@@ -81,12 +81,13 @@ enum {
 #define NOCLOSE_CUT_MS 10000u
 
 /* Scenario paths, their fixed close code (0: see below) and the reason sent. */
-static const struct {
+typedef struct scenario_def {
   const char *path;
   int id;
   uint16_t code;
   const char *reason;
-} SCENARIOS[] = {
+} scenario_def;
+static const scenario_def SCENARIOS[] = {
     {"/close", SC_CLOSE, 0, NULL},
     {"/empty", SC_EMPTY, 0, NULL},
     {"/fail", SC_FAIL, 1011, NULL},
@@ -256,56 +257,51 @@ static void noclose_cut(ws_loop *loop, void *ud) {
   ws_terminate(c->ws);
 }
 
-static void start_scenario(conn_rec *c, const ws_http_request *req) {
-  for (size_t i = 0; i < sizeof(SCENARIOS) / sizeof(SCENARIOS[0]); i++) {
-    if (strlen(SCENARIOS[i].path) != req->path_len ||
-        memcmp(SCENARIOS[i].path, req->path, req->path_len) != 0)
-      continue;
-    c->scenario = SCENARIOS[i].id;
-    if (SCENARIOS[i].code && SCENARIOS[i].id != SC_FAIL) {
-      ws_close_with(c->ws, SCENARIOS[i].code, SCENARIOS[i].reason);
-    } else if (c->scenario == SC_DROP) {
-      ws_terminate(c->ws); /* the 101 goes out, then TCP is cut: the client sees 1006 */
-    } else if (c->scenario == SC_NOCLOSE) {
-      ws_pause(c->ws);
-      c->timer = ws_loop_set_timeout(c->sl->loop, NOCLOSE_CUT_MS, noclose_cut, c);
-    } else if (c->scenario == SC_EMPTY) {
-      ws_close(c->ws, 0, NULL); /* no code, no reason: an empty close frame (WHATWG close()) */
-    } else if (c->scenario == SC_CLOSE) {
-      char code_s[16] = "1000", reason[512] = "";
-      if (req->query) {
-        query_get(req->query, req->query_len, "code", code_s, sizeof(code_s));
-        query_get(req->query, req->query_len, "reason", reason, sizeof(reason));
-      }
-      uint64_t code = 0;
-      int rc = wscli_parse_u64(code_s, 0, 65535, &code)
-                   ? ws_close_with(c->ws, (uint16_t)code, reason[0] ? reason : NULL)
-                   : WS_ERR_INVALID_ACCESS;
-      if (rc != WS_OK) {
-        /* A code that must not be on the wire, or a reason over 123 bytes: say so with 1008. */
-        char why[160];
-        snprintf(why, sizeof(why), "/close refused: %s", ws_strerror(rc));
-        why[123] = '\0';
-        ws_close_with(c->ws, WS_CLOSE_POLICY_VIOLATION, why);
-      }
+static void start_scenario(conn_rec *c, const scenario_def *sc, const ws_http_request *req) {
+  c->scenario = sc->id;
+  if (sc->code) { /* /fail never gets here: its handler fails first */
+    ws_close_with(c->ws, sc->code, sc->reason);
+  } else if (c->scenario == SC_DROP) {
+    ws_terminate(c->ws); /* the 101 goes out, then TCP is cut: the client sees 1006 */
+  } else if (c->scenario == SC_NOCLOSE) {
+    ws_pause(c->ws);
+    c->timer = ws_loop_set_timeout(c->sl->loop, NOCLOSE_CUT_MS, noclose_cut, c);
+  } else if (c->scenario == SC_EMPTY) {
+    ws_close(c->ws, 0, NULL); /* no code, no reason: an empty close frame (WHATWG close()) */
+  } else if (c->scenario == SC_CLOSE) {
+    char code_s[16] = "1000", reason[512] = "";
+    if (req->query) {
+      query_get(req->query, req->query_len, "code", code_s, sizeof(code_s));
+      query_get(req->query, req->query_len, "reason", reason, sizeof(reason));
     }
-    return;
+    uint64_t code = 0;
+    int rc = wscli_parse_u64(code_s, 0, 65535, &code)
+                 ? ws_close_with(c->ws, (uint16_t)code, reason[0] ? reason : NULL)
+                 : WS_ERR_INVALID_ACCESS;
+    if (rc != WS_OK) {
+      /* A code that must not be on the wire, or a reason over 123 bytes: say so with 1008. */
+      char why[160];
+      snprintf(why, sizeof(why), "/close refused: %s", ws_strerror(rc));
+      why[123] = '\0';
+      ws_close_with(c->ws, WS_CLOSE_POLICY_VIOLATION, why);
+    }
   }
 }
 
-static bool is_scenario_path(const ws_http_request *req) {
+/* The scenario served at the request's path, or NULL (the echo). */
+static const scenario_def *find_scenario(const ws_http_request *req) {
   for (size_t i = 0; i < sizeof(SCENARIOS) / sizeof(SCENARIOS[0]); i++)
     if (strlen(SCENARIOS[i].path) == req->path_len &&
         memcmp(SCENARIOS[i].path, req->path, req->path_len) == 0)
-      return true;
-  return false;
+      return &SCENARIOS[i];
+  return NULL;
 }
 
 static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
   (void)srv;
   serve_loop *sl = ud;
-  bool scenario = sl->o->scenarios == 1 && is_scenario_path(req);
-  if (!scenario && sl->o->verbosity < 2) {
+  const scenario_def *sc = sl->o->scenarios == 1 ? find_scenario(req) : NULL;
+  if (!sc && sl->o->verbosity < 2) {
     /* Plain echo, nothing logged per connection: no record (SIGHUP reaches it through
      * ws_server_close_all). */
     return ws_on(ws, "message", on_message_plain, sl) == WS_OK ? 0 : -1;
@@ -334,10 +330,10 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   if (sl->o->verbosity >= 2)
     fprintf(stderr, "wsclean: open id=%lu target=%s origin=%s\n", c->id, c->target,
             c->peer_origin[0] ? c->peer_origin : "-");
-  if (scenario && req->path_len == 5 && memcmp(req->path, "/fail", 5) == 0)
+  if (sc && sc->id == SC_FAIL)
     return -1; /* the handler fails: the library closes with 1011 Internal Error (logged) */
-  if (scenario)
-    start_scenario(c, req);
+  if (sc)
+    start_scenario(c, sc, req);
   return 0;
 }
 
