@@ -990,6 +990,61 @@ static int record_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req
   return 0;
 }
 
+/* The close contract holds for a parked connection too: a server connection idle since its
+ * handshake is parked (docs/internals/loop.md), and a malformed close frame arriving then must be
+ * answered as on a live one. The raw client sends the bad bytes and reads the server's answer. */
+WS_TEST(parked_connection_answers_bad_close_payloads_like_a_live_one) {
+  static const struct {
+    const char *name;
+    uint8_t body[8];
+    size_t len;
+    uint16_t want;
+  } ROWS[] = {
+      {"1-byte body", {0x03}, 1, 1002},
+      {"code 1005 on the wire", {0x03, 0xED}, 2, 1002},
+      {"code 999", {0x03, 0xE7}, 2, 1002},
+      {"reason not UTF-8", {0x03, 0xE8, 0xFF}, 3, 1007},
+  };
+  for (size_t k = 0; k < sizeof ROWS / sizeof ROWS[0]; k++) {
+    ws_loop *loop = ws_loop_new(NULL);
+    ws_server_options o;
+    ws_server_options_init(&o);
+    o.host = "127.0.0.1";
+    ws_server *srv = ws_server_new(loop, &o, NULL);
+    rec r = {0};
+    ws_server_route(srv, "/", NULL, 0, record_conn, &r);
+    int fd = raw_upgrade(ws_server_port(srv), "/");
+    WS_CHECK(fd >= 0);
+    for (int i = 0; i < 300 && r.opens == 0; i++)
+      ws_loop_run_once(loop, 10);
+    for (int i = 0; i < 5; i++) /* the 101 is written; the idle connection is parked */
+      ws_loop_run_once(loop, 10);
+    char head[512];
+    ssize_t hn = read(fd, head, sizeof head); /* the 101, whole (it is small) */
+    WS_CHECK(hn > 12 && memcmp(head, "HTTP/1.1 101", 12) == 0);
+    uint8_t f[16] = {0x88, (uint8_t)(0x80 | ROWS[k].len), 0, 0, 0, 0}; /* mask key 0 */
+    memcpy(f + 6, ROWS[k].body, ROWS[k].len);
+    WS_CHECK(write(fd, f, 6 + ROWS[k].len) == (ssize_t)(6 + ROWS[k].len));
+    uint8_t ans[256];
+    ssize_t an = 0;
+    for (int i = 0; i < 300 && an <= 0; i++) { /* until the server's close frame is here */
+      ws_loop_run_once(loop, 10);
+      an = recv(fd, ans, sizeof ans, MSG_DONTWAIT);
+    }
+    WS_CHECK_MSG(an >= 4 && ans[0] == 0x88 && (unsigned)(ans[2] << 8 | ans[3]) == ROWS[k].want,
+                 "%s: answer %zd bytes, code %u", ROWS[k].name, an,
+                 an >= 4 ? (unsigned)(ans[2] << 8 | ans[3]) : 0u);
+    close(fd); /* the server waits for our FIN after failing the connection */
+    for (int i = 0; i < 300 && r.closes == 0; i++)
+      ws_loop_run_once(loop, 10);
+    WS_CHECK_MSG(strstr(r.log, "error,close:1006:0") != NULL, "%s: server log %s", ROWS[k].name,
+                 r.log);
+    ws_server_shutdown(srv, 1001, 100);
+    ws_loop_run(loop);
+    ws_loop_free(loop);
+  }
+}
+
 WS_TEST(shutdown_deadline_cuts_a_peer_that_never_answers) {
   ws_loop *loop = ws_loop_new(NULL);
   ws_server_options o;
