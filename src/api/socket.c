@@ -827,11 +827,9 @@ int ws_on(ws_socket *ws, const char *type, ws_event_listener_cb cb, void *ud) {
 }
 
 ws_ready_state ws_state(const ws_socket *ws) {
-  if (ws->parked) /* an idle OPEN connection */
-    return ws->terminating ? WS_CLOSING : WS_OPEN;
-  if (!ws->conn)
+  if (!ws->conn && !ws->parked)
     return ws->state;
-  ws_ready_state st = ws_conn_ready_state(ws->conn);
+  ws_ready_state st = ws->conn ? ws_conn_ready_state(ws->conn) : WS_OPEN; /* parked: idle, OPEN */
   return ws->terminating && st != WS_CLOSED ? WS_CLOSING : st;
 }
 

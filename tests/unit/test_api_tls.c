@@ -5,67 +5,14 @@
 #include "loop/loop.h"
 #include "wsclean/wsclean.h"
 #include "wstest.h"
+#include "wstest_cert.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static char dir[256], cert_path[300], key_path[300];
-
-/* A self-signed certificate for localhost and 127.0.0.1 (it is its own CA). */
-static bool make_cert(void) {
-  const char *tmp = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/wsclean-tls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(dir))
-    return false;
-  snprintf(cert_path, sizeof cert_path, "%s/cert.pem", dir);
-  snprintf(key_path, sizeof key_path, "%s/key.pem", dir);
-  EVP_PKEY *pkey = EVP_EC_gen("P-256");
-  X509 *x = X509_new();
-  if (!pkey || !x)
-    return false;
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, pkey);
-  X509_NAME *name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
-                             0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-  X509_EXTENSION *san =
-      X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-  X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
-  X509_add_ext(x, san, -1);
-  X509_add_ext(x, bc, -1);
-  X509_EXTENSION_free(san);
-  X509_EXTENSION_free(bc);
-  X509_sign(x, pkey, EVP_sha256());
-  FILE *f = fopen(cert_path, "w");
-  FILE *k = fopen(key_path, "w");
-  bool ok =
-      f && k && PEM_write_X509(f, x) && PEM_write_PrivateKey(k, pkey, NULL, NULL, 0, NULL, NULL);
-  if (f)
-    fclose(f);
-  if (k)
-    fclose(k);
-  X509_free(x);
-  EVP_PKEY_free(pkey);
-  return ok;
-}
-
-static void remove_cert(void) {
-  unlink(cert_path);
-  unlink(key_path);
-  rmdir(dir);
-}
+static wstest_cert CERT;
 
 typedef struct {
   char log[256];
@@ -140,8 +87,8 @@ static ws_server *tls_server(ws_loop *loop, const char *host) {
   ws_server_options o;
   ws_server_options_init(&o);
   o.host = host;
-  o.tls_cert_file = cert_path;
-  o.tls_key_file = key_path;
+  o.tls_cert_file = CERT.cert;
+  o.tls_key_file = CERT.key;
   int err = 0;
   ws_server *srv = ws_server_new(loop, &o, &err);
   WS_CHECK_MSG(srv != NULL, "%s", ws_errname(err));
@@ -178,7 +125,7 @@ WS_TEST(wss_verified_by_name_and_by_ip_even_with_a_tiny_read_buffer) {
     snprintf(url, sizeof url, "wss://%s:%u/", rows[i].host, ws_server_port(srv));
     ws_open_options o;
     ws_open_options_init(&o);
-    o.ca_file = cert_path;
+    o.ca_file = CERT.cert;
     rec r = {0};
     ws_socket *ws = ws_open(loop, url, NULL, 0, &o, NULL);
     watch(ws, &r);
@@ -218,7 +165,7 @@ WS_TEST(untrusted_certificate_is_1015_with_openssl_text_and_insecure_skips_it) {
   rec r2 = {0};
   char url2[96];
   snprintf(url2, sizeof url2, "wss://127.0.0.2:%u/", ws_server_port(srv2));
-  o.ca_file = cert_path;
+  o.ca_file = CERT.cert;
   ws = ws_open(loop, url2, NULL, 0, &o, NULL);
   watch(ws, &r2);
   run_until_closed(loop, &r2);
@@ -259,8 +206,8 @@ WS_TEST(wss_resume_reads_what_tls_held_during_the_pause) {
   ws_server_options so;
   ws_server_options_init(&so);
   so.host = "127.0.0.1";
-  so.tls_cert_file = cert_path;
-  so.tls_key_file = key_path;
+  so.tls_cert_file = CERT.cert;
+  so.tls_key_file = CERT.key;
   int err = 0;
   ws_server *srv = ws_server_new(loop, &so, &err);
   WS_CHECK_EQ_INT(err, WS_OK);
@@ -269,7 +216,7 @@ WS_TEST(wss_resume_reads_what_tls_held_during_the_pause) {
   snprintf(url, sizeof url, "wss://127.0.0.1:%u/", ws_server_port(srv));
   ws_open_options o;
   ws_open_options_init(&o);
-  o.ca_file = cert_path;
+  o.ca_file = CERT.cert;
   int msgs = 0;
   ws_socket *ws = ws_open(loop, url, NULL, 0, &o, NULL);
   ws_on(ws, "message", pause_first, &msgs);
@@ -292,7 +239,7 @@ WS_TEST(server_refuses_missing_key_files) {
   ws_server_options o;
   ws_server_options_init(&o);
   o.host = "127.0.0.1";
-  o.tls_cert_file = cert_path;
+  o.tls_cert_file = CERT.cert;
   o.tls_key_file = "/nonexistent/key.pem";
   int err = 0;
   WS_CHECK(ws_server_new(loop, &o, &err) == NULL);
@@ -304,11 +251,11 @@ WS_TEST(server_refuses_missing_key_files) {
 }
 
 int main(void) {
-  if (!make_cert()) {
+  if (!wstest_cert_make(&CERT)) {
     fprintf(stderr, "cannot make a test certificate\n");
     return 1;
   }
   int rc = ws_test_main();
-  remove_cert();
+  wstest_cert_remove(&CERT);
   return rc;
 }

@@ -11,6 +11,7 @@
  * allocations do not go through our allocator, ours around it do. */
 #include "wsclean/wsclean.h"
 #include "wstest.h"
+#include "wstest_cert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,51 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "faults_pair.h" /* fp_alloc */
 
-/* A throwaway self-signed P-256 certificate for the TLS scenario, written to two temp files.
- * Returns false when OpenSSL cannot make one (the TLS scenario is then skipped, loudly). */
-static char CERT_FILE[256], KEY_FILE[256];
-static bool make_cert(void) {
-  if (CERT_FILE[0])
-    return true;
-  EVP_PKEY *k = EVP_EC_gen("P-256");
-  X509 *x = X509_new();
-  bool ok = false;
-  if (k && x) {
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, k);
-    X509_NAME *n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
-                               0);
-    X509_set_issuer_name(x, n);
-    if (X509_sign(x, k, EVP_sha256()) > 0) {
-      const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-      snprintf(CERT_FILE, sizeof CERT_FILE, "%s/wsclean-faults-cert-XXXXXX", dir);
-      snprintf(KEY_FILE, sizeof KEY_FILE, "%s/wsclean-faults-key-XXXXXX", dir);
-      int fc = mkstemp(CERT_FILE), fk = mkstemp(KEY_FILE);
-      FILE *c = fc >= 0 ? fdopen(fc, "w") : NULL, *kf = fk >= 0 ? fdopen(fk, "w") : NULL;
-      ok =
-          c && kf && PEM_write_X509(c, x) && PEM_write_PrivateKey(kf, k, NULL, NULL, 0, NULL, NULL);
-      if (c)
-        fclose(c);
-      if (kf)
-        fclose(kf);
-    }
-  }
-  X509_free(x);
-  EVP_PKEY_free(k);
-  if (!ok)
-    CERT_FILE[0] = '\0';
-  return ok;
-}
+/* The TLS scenario's throwaway certificate (tests/unit/support/wstest_cert.h); when OpenSSL
+ * cannot make one the scenario is skipped, loudly. */
+static wstest_cert CERT;
+static bool make_cert(void) { return CERT.cert[0] || wstest_cert_make(&CERT); }
 
 typedef struct api_rec {
   int opens, closes, errors, msgs;
@@ -195,8 +157,8 @@ static api_result run_api(int scenario, long fail_at) {
     so.handshake_timeout_ms = 1000;
     so.conn.close_timeout_ms = 500;
     if (scenario == 4) {
-      so.tls_cert_file = CERT_FILE;
-      so.tls_key_file = KEY_FILE;
+      so.tls_cert_file = CERT.cert;
+      so.tls_key_file = CERT.key;
     }
     int err = 0;
     r->srv = ws_server_new(r->loop, &so, &err);
@@ -299,10 +261,7 @@ WS_TEST(api_every_allocation_over_loopback) {
     printf("%s: %ld allocations, each failed in turn\n", API_SCEN[sc].name, base.allocs);
   }
   printf("api fault runs: %ld\n", runs);
-  if (CERT_FILE[0]) {
-    unlink(CERT_FILE);
-    unlink(KEY_FILE);
-  }
+  wstest_cert_remove(&CERT);
 }
 
 int main(void) { return ws_test_main(); }
