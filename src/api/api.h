@@ -106,6 +106,8 @@ static inline bool ws__socket_has_conn(const ws_socket *ws) {
 /* The conn, unparked if needed; NULL when there is none or when unparking ran out of memory
  * (the connection is then cut: close event 1006 with WS_ERR_NOMEM). */
 ws_conn *ws__socket_conn(ws_socket *ws);
+/* Queue a broadcast frame (written at once, without waking, to a parked connection). */
+int ws__socket_send_shared(ws_socket *ws, ws_frame_shared *f);
 /* Park the socket's conn if it has nothing in flight (server.c's sweep). */
 bool ws__socket_try_park(ws_socket *ws);
 ws_socket *ws__socket_alloc(ws_loop *loop, bool is_server);

@@ -431,10 +431,8 @@ static long broadcast_to(ws_socket *const *list, size_t n, ws_socket *head, cons
     if (ws && ws__socket_has_conn(ws) && !ws->freeing && !ws->terminating &&
         ws_state(ws) == WS_OPEN &&
         (!route || (ws->route && strcmp(ws->route->path, route) == 0)) &&
-        ws__socket_conn(ws) && ws_conn_send_shared(ws->live->conn, f) == WS_OK) {
+        ws__socket_send_shared(ws, f) == WS_OK)
       count++;
-      ws__socket_touch(ws);
-    }
     if (list) {
       if (++i >= n)
         break;

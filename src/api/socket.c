@@ -341,6 +341,35 @@ ws_conn *ws__socket_conn(ws_socket *ws) {
   return ws__socket_live_conn(ws);
 }
 
+/* Broadcast (server.c): queue the shared frame f on ws. A parked connection has nothing queued,
+ * so its frame can go to the kernel now without overtaking anything; when the kernel takes all
+ * of it the connection stays parked (a broadcast to many idle connections costs no memory per
+ * connection). Otherwise it wakes, and the part written is consumed from its queue. */
+int ws__socket_send_shared(ws_socket *ws, ws_frame_shared *f) {
+  long w = 0;
+  if (ws->parked && !ws->sock.ssl && ws->sock.state == WS__SOCK_OPEN && !ws->sock.wr_shut &&
+      !ws->sock.write_blocked) {
+    ws_slice sl;
+    sl.data = ws__frame_shared_wire(f, &sl.len);
+    w = ws__sock_write(&ws->sock, &sl, 1);
+    if (w < 0)
+      w = 0; /* broken: the flush meets the error again and tells the story, not the broadcast */
+    else if ((size_t)w == sl.len)
+      return WS_OK;
+  }
+  ws_conn *c = ws__socket_conn(ws);
+  if (!c)
+    return WS_ERR_NOMEM;
+  int rc = ws_conn_send_shared(c, f);
+  if (rc == WS_OK && w > 0)
+    ws_conn_consume_out(c, (size_t)w);
+  else if (rc != WS_OK && w > 0) /* part of a frame is out and the rest cannot follow */
+    ws__socket_cut(ws, rc, "out of memory finishing a broadcast frame");
+  if (rc == WS_OK)
+    ws__socket_touch(ws);
+  return rc;
+}
+
 /* ---- timers ----------------------------------------------------------------------------- */
 static void arm_timer(ws_socket *ws) {
   ws__live *lv = ws->live;

@@ -644,6 +644,76 @@ static void big_got(const ws_event *ev, void *ud) {
   b->msgs++;
 }
 
+/* A broadcast to parked connections writes the frame straight to their sockets and leaves them
+ * parked (no memory per connection: white-box, no live block); a frame larger than the kernel
+ * takes at once wakes the connection, which queues the rest: the bytes arrive exact and in order
+ * with the next broadcast. */
+static void big_keep(const ws_event *ev, void *ud) {
+  size_t len;
+  (void)ws_message_event_data(ws_event_as_message(ev), &len);
+  if (len > 1024)
+    big_got(ev, ud);
+}
+WS_TEST(broadcast_to_parked_connections_does_not_wake_them) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  int err = 0;
+  ws_server *srv = ws_server_new(loop, &o, &err);
+  idle_srv is;
+  memset(&is, 0, sizeof is);
+  ws_server_route(srv, "*", NULL, 0, idle_on_conn, &is);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+  ws_open_options oo;
+  ws_open_options_init(&oo);
+  oo.conn.max_message_size = 16u << 20;
+  rec cr[2];
+  big_rec b = {0}, bb[2] = {{0}, {0}};
+  memset(cr, 0, sizeof cr);
+  ws_socket *c[2];
+  for (int i = 0; i < 2; i++) {
+    c[i] = ws_open(loop, url, NULL, 0, &oo, &err);
+    watch(c[i], &cr[i]);
+  }
+  ws_event_target_add_listener(ws_target(c[0]), "message", big_got, &b);
+  for (int i = 0; i < 2; i++)
+    ws_event_target_add_listener(ws_target(c[i]), "message", big_keep, &bb[i]);
+  for (int i = 0; i < 300 && is.r.opens < 2; i++)
+    ws_loop_run_once(loop, 10);
+  for (int i = 0; i < 5; i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(is.n, 2);
+  WS_CHECK(is.ws[0]->parked && !is.ws[0]->live && is.ws[1]->parked && !is.ws[1]->live);
+
+  WS_CHECK_EQ_INT(ws_server_broadcast(srv, NULL, false, "hello", 5), 2);
+  WS_CHECK(is.ws[0]->parked && !is.ws[0]->live && is.ws[1]->parked && !is.ws[1]->live);
+  for (int i = 0; i < 300 && b.msgs < 1; i++)
+    ws_loop_run_once(loop, 10);
+
+  size_t big = 12u << 20;
+  char *text = malloc(big);
+  for (size_t i = 0; i < big; i++)
+    text[i] = (char)('a' + i % 26);
+  WS_CHECK_EQ_INT(ws_server_broadcast(srv, NULL, false, text, big), 2);
+  WS_CHECK(!is.ws[0]->parked && is.ws[0]->live); /* 12 MiB: more than the kernel takes at once */
+  WS_CHECK_EQ_INT(ws_server_broadcast(srv, NULL, false, "tail", 4), 2);
+  for (int i = 0; i < 1000 && (b.msgs < 3 || !strstr(cr[1].log, "tail")); i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(b.msgs, 3);
+  WS_CHECK(b.got_len == 4 && memcmp(b.got, "tail", 4) == 0);
+  WS_CHECK_EQ_STR(cr[0].log, "open,msg:hello,msg:abcdefghijklmnopqrstuvwxyzabcdefghijklmn,msg:tail");
+  WS_CHECK_EQ_STR(cr[1].log, cr[0].log);
+  for (int i = 0; i < 2; i++) {
+    WS_CHECK(bb[i].got_len == big && memcmp(bb[i].got, text, big) == 0);
+    free(bb[i].got);
+  }
+  free(text);
+  free(b.got);
+  ws_loop_free(loop);
+}
+
 WS_TEST(large_messages_echo_exactly_through_the_direct_read_path) {
   rig g;
   rig_open(&g, NULL, -1, 4u << 20, big_on_conn, &g);
