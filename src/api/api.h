@@ -93,6 +93,13 @@ static inline void ws__socket_clock(ws_socket *ws) {
     ws_conn_tick(ws->live->conn, ws_loop_now(ws->sock.loop));
 }
 
+/* Write at the end of this turn. No live block: parked, with nothing to write (a late
+ * "writable"). Inline: once per message on the echo path. */
+static inline void ws__socket_touch(ws_socket *ws) {
+  if (!ws->freeing && ws->live)
+    ws__flush_mark(ws->sock.loop, &ws->live->flush);
+}
+
 /* The conn in memory: NULL before open, after the end, and while parked. */
 static inline ws_conn *ws__socket_live_conn(const ws_socket *ws) {
   return ws->live ? ws->live->conn : NULL;
@@ -115,8 +122,6 @@ void ws__socket_start_timer(ws_socket *ws);
 void ws__socket_fire_open(ws_socket *ws);
 void ws__socket_finish(ws_socket *ws); /* silent end for a socket no one has seen */
 void ws__socket_cut(ws_socket *ws, int err, const char *detail); /* close TCP now, events */
-/* Write at the end of this turn (the socket has a live block: it is not parked). */
-void ws__socket_touch(ws_socket *ws);
 /* ws_loop_free, through the server: free now, without events. */
 void ws__socket_drop(ws_socket *ws);
 extern const ws__sock_handler ws__socket_handler;

@@ -571,12 +571,6 @@ static void flush_cb(ws__flush *f) {
   arm_timer(ws);
 }
 
-void ws__socket_touch(ws_socket *ws) {
-  /* No live block: parked, with nothing to write (a late "writable"). */
-  if (!ws->freeing && ws->live)
-    ws__flush_mark(ws->sock.loop, &ws->live->flush);
-}
-
 
 /* ---- socket callbacks ------------------------------------------------------------------- */
 static void sock_open(ws__sock *s, int err, const char *detail) {
