@@ -202,7 +202,7 @@ static void fail_before_open(ws_socket *ws, int err, const char *detail) {
   ws->events_done = true;
   ws->state = WS_CLOSED;
   ws__sock_close(&ws->sock);
-  if (detail != ws->sock.detail) { /* the socket's text buffer outlives the event */
+  if (detail != ws__sock_detail(&ws->sock)) { /* the socket's text outlives the event */
     char *d = ws__sock_detail_buf(&ws->sock);
     if (d)
       snprintf(d, WS__DETAIL_MAX, "%s", detail ? detail : "");

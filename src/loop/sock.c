@@ -29,17 +29,37 @@ void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h) {
   s->io.fd = -1;
 }
 
+struct ws__sock_aux {
+  struct addrinfo *ai; /* connect candidates not tried yet, in order */
+  char detail[WS__DETAIL_MAX];
+};
+
+static struct ws__sock_aux *aux_of(ws__sock *s) {
+  if (!s->aux && (s->aux = ws__malloc(ws__loop_alloc(s->loop), sizeof *s->aux)) != NULL) {
+    s->aux->ai = NULL;
+    s->aux->detail[0] = '\0';
+  }
+  return s->aux;
+}
+
 char *ws__sock_detail_buf(ws__sock *s) {
-  if (!s->detail)
-    s->detail = ws__malloc(ws__loop_alloc(s->loop), WS__DETAIL_MAX);
-  if (s->detail)
-    s->detail[0] = '\0';
-  return s->detail;
+  struct ws__sock_aux *a = aux_of(s);
+  if (!a)
+    return NULL;
+  a->detail[0] = '\0';
+  return a->detail;
 }
 
 const char *ws__sock_detail(const ws__sock *s) {
-  /* NULL after a failure whose text could not be stored (no memory for it). */
-  return s->detail ? s->detail : "(no error text: out of memory)";
+  /* No block after a failure whose text could not be stored (no memory for it). */
+  return s->aux ? s->aux->detail : "(no error text: out of memory)";
+}
+
+static void free_candidates(ws__sock *s) {
+  if (s->aux && s->aux->ai) {
+    freeaddrinfo(s->aux->ai);
+    s->aux->ai = NULL;
+  }
 }
 
 static void set_detail_errno(ws__sock *s, const char *what, int err) {
@@ -139,8 +159,9 @@ static int tls_attach(ws__sock *s, SSL_CTX *tls, bool server, const char *host) 
     BIO_meth_free(m);
     SSL_free(s->ssl);
     s->ssl = NULL;
-    if (ws__sock_detail_buf(s))
-      snprintf(s->detail, WS__DETAIL_MAX, "TLS: out of memory");
+    char *d = ws__sock_detail_buf(s);
+    if (d)
+      snprintf(d, WS__DETAIL_MAX, "TLS: out of memory");
     return WS_ERR_NOMEM;
   }
   BIO_set_data(b, (void *)(intptr_t)s->io.fd);
@@ -192,10 +213,10 @@ static void tls_handshake(ws__sock *s) {
 
 static void connected(ws__sock *s) {
   set_nodelay(s->io.fd);
-  if (s->ai) {
-    freeaddrinfo(s->ai);
-    s->ai = NULL;
-  }
+  /* Connected: the candidates left and an earlier candidate's failure text are of no more use. */
+  free_candidates(s);
+  ws__free(ws__loop_alloc(s->loop), s->aux);
+  s->aux = NULL;
   if (s->ssl) {
     s->state = WS__SOCK_TLS_HANDSHAKE;
     tls_handshake(s);
@@ -214,11 +235,11 @@ static bool connect_next(ws__sock *s) {
     close(s->io.fd);
     s->io.fd = -1;
   }
-  while (s->ai) {
+  while (s->aux && s->aux->ai) {
     /* Take the first candidate off the list (POSIX: freeaddrinfo frees any sublist): only the
      * untried ones are kept, so one pointer does. */
-    struct addrinfo *ai = s->ai;
-    s->ai = ai->ai_next;
+    struct addrinfo *ai = s->aux->ai;
+    s->aux->ai = ai->ai_next;
     ai->ai_next = NULL;
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
@@ -250,11 +271,13 @@ int ws__sock_connect(ws__sock *s, const char *host, const char *port, SSL_CTX *t
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(host, port, &hints, &s->ai);
+  struct ws__sock_aux *a = aux_of(s);
+  if (!a)
+    return WS_ERR_NOMEM;
+  int rc = getaddrinfo(host, port, &hints, &a->ai);
   if (rc != 0) {
-    if (ws__sock_detail_buf(s))
-      snprintf(s->detail, WS__DETAIL_MAX, "getaddrinfo %s: %s", host, gai_strerror(rc));
-    s->ai = NULL;
+    a->ai = NULL;
+    snprintf(a->detail, WS__DETAIL_MAX, "getaddrinfo %s: %s", host, gai_strerror(rc));
     return WS_ERR_RESOLVE;
   }
   if (tls && tls_attach(s, tls, false, host) != WS_OK) {
@@ -565,17 +588,14 @@ void ws__sock_close(ws__sock *s) {
     close(s->io.fd);
     s->io.fd = -1;
   }
-  if (s->ai) {
-    freeaddrinfo(s->ai);
-    s->ai = NULL;
-  }
+  free_candidates(s);
   s->state = WS__SOCK_CLOSED;
 }
 
 void ws__sock_fini(ws__sock *s) {
   ws__sock_close(s);
-  ws__free(ws__loop_alloc(s->loop), s->detail);
-  s->detail = NULL;
+  ws__free(ws__loop_alloc(s->loop), s->aux);
+  s->aux = NULL;
 }
 
 /* ---- listening --------------------------------------------------------------------------- */

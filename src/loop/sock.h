@@ -12,7 +12,6 @@
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
-struct addrinfo;
 
 typedef struct ws__sock ws__sock;
 
@@ -57,9 +56,10 @@ struct ws__sock {
   bool rd_eof;        /* the peer's FIN or close_notify seen */
   bool tls_server;
   bool rd_paused;                     /* ws__sock_pause_read: no read interest, no on_read */
-  struct addrinfo *ai;          /* connect candidates not tried yet, in order */
-  char *detail; /* text of the last failure (also the owner's): WS__DETAIL_MAX bytes allocated
-                   at the first failure, so an idle connection carries no text buffer */
+  /* Connect candidates not tried yet and the text of the last failure (also the owner's), one
+   * block made by a connect or by the first failure: an accepted, working connection carries
+   * neither (memory per idle connection). */
+  struct ws__sock_aux *aux;
 };
 
 void ws__sock_init(ws__sock *s, ws_loop *loop, const ws__sock_handler *h);

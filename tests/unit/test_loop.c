@@ -355,7 +355,7 @@ WS_TEST(connect_refused_reports_through_on_open) {
   else
     ws__loop_unref(l);
   WS_CHECK(rc == WS_ERR_CONNECT || cli.open_err == WS_ERR_CONNECT);
-  WS_CHECK(strstr(cli.s.detail, "refused") != NULL);
+  WS_CHECK(strstr(ws__sock_detail(&cli.s), "refused") != NULL);
   ws_loop_free(l);
 }
 
@@ -365,7 +365,7 @@ WS_TEST(resolve_failure_is_synchronous_with_text) {
   memset(&cli, 0, sizeof cli);
   ws__sock_init(&cli.s, l, &peer_h);
   WS_CHECK_EQ_INT(ws__sock_connect(&cli.s, "no-such-host.invalid", "80", NULL), WS_ERR_RESOLVE);
-  WS_CHECK(strstr(cli.s.detail, "no-such-host.invalid") != NULL);
+  WS_CHECK(strstr(ws__sock_detail(&cli.s), "no-such-host.invalid") != NULL);
   ws_loop_free(l);
 }
 
