@@ -30,41 +30,53 @@ typedef struct ws__pend {
 
 /* What only a client socket has, one allocation: its conn options and its URL. */
 typedef struct ws__client {
-  ws_conn_options copts; /* first: ws_socket.copts points here */
+  ws_conn_options copts;
   char url[];
 } ws__client;
 
-struct ws_socket {
-  ws__sock sock; /* sock.loop is the socket's loop; its allocator is the socket's */
-  ws__handle handle;
+/* What a socket needs only while it works (handshake, traffic, a deadline, closing): one block
+ * beside the socket, freed when an idle connection is parked without a deadline and made again
+ * when it wakes. An idle connection then keeps only its struct ws_socket (docs/internals/loop.md,
+ * memory per connection). A client socket keeps its block for life. */
+typedef struct ws__live {
+  ws_socket *ws;
+  ws_conn *conn;         /* NULL before open and while parked */
+  struct ws__pend *pend; /* until the connection is open and its 101 written; NULL after */
+  ws__client *client;    /* a client's conn options and URL; NULL for a server's socket */
   ws__flush flush;
   ws__timer timer;
   ws__deferred freer;
+  ws__handle handle; /* client sockets: ws_loop_free cuts them (a server cuts its own) */
+  uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
+  int fail_err;        /* a client's connect failed at once (reported from the timer) */
+} ws__live;
+
+struct ws_socket {
+  ws__sock sock;          /* sock.loop is the socket's loop; its allocator is the socket's */
   ws_event_target target; /* embedded: no allocation until a handler is set */
-  ws_conn *conn;          /* NULL while parked (or before open) */
-  ws_conn_parked park;    /* an idle OPEN connection, when `parked` (docs/internals/loop.md) */
-  const ws_conn_options *copts; /* the server's (shared), or a client's ws__client.copts */
-  struct ws__pend *pend; /* until the connection is open and its 101 written; NULL after */
+  ws__live *live;         /* NULL only while parked with no deadline */
+  union {
+    ws_conn_parked park;  /* an idle OPEN connection, when `parked` (docs/conn.md) */
+    ws__deferred freer;   /* freeing a socket that has no live block (out of memory waking) */
+  } idle;
   char *negotiated; /* "protocol\0extensions\0", NULL when nothing was negotiated */
   void *user_data;
-  uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
   /* server side */
   ws_server *srv;
   const ws__route *route;
   ws_socket *prev, *next; /* in srv's list */
   /* small fields together (memory per idle connection) */
-  ws__phase phase;
-  ws_ready_state state; /* before a ws_conn exists; then the conn's */
-  int fail_err;
-  bool is_server;
-  bool freeing;
-  bool events_done;   /* the close event was dispatched (or must never be) */
-  bool abort_pending; /* ws_close while CONNECTING: fail at the next timer */
-  bool terminating;   /* ws_terminate: cut at the end of the turn, close event 1006 */
-  bool parked;        /* conn is NULL and `park` holds it */
-  bool touched;       /* activity since the server's last parking sweep */
-  bool woke;          /* unparked at least once: parked by the sweep from then on */
-  bool counted;       /* counted in srv->nopen */
+  uint8_t phase;          /* ws__phase */
+  uint8_t state;          /* ws_ready_state before a ws_conn exists; then the conn's */
+  bool is_server : 1;
+  bool freeing : 1;
+  bool events_done : 1;   /* the close event was dispatched (or must never be) */
+  bool abort_pending : 1; /* ws_close while CONNECTING: fail at the next timer */
+  bool terminating : 1;   /* ws_terminate: cut at the end of the turn, close event 1006 */
+  bool parked : 1;        /* the conn is in idle.park */
+  bool touched : 1;       /* activity since the server's last parking sweep */
+  bool woke : 1;          /* unparked at least once: parked by the sweep from then on */
+  bool counted : 1;       /* counted in srv->nopen */
 };
 
 /* Every socket allocates with its loop's allocator. */
@@ -77,16 +89,32 @@ static inline const ws_allocator *ws__socket_allocator(const ws_socket *ws) {
  * timer, possibly long ago, and cut the connection at once. */
 static inline void ws__socket_clock(ws_socket *ws) {
   /* A parked conn has no clock: unparking gives it the loop's time. */
-  if (ws->conn)
-    ws_conn_tick(ws->conn, ws_loop_now(ws->sock.loop));
+  if (ws->live && ws->live->conn)
+    ws_conn_tick(ws->live->conn, ws_loop_now(ws->sock.loop));
+}
+
+/* Write at the end of this turn. No live block: parked, with nothing to write (a late
+ * "writable"). Inline: once per message on the echo path. */
+static inline void ws__socket_touch(ws_socket *ws) {
+  if (!ws->freeing && ws->live)
+    ws__flush_mark(ws->sock.loop, &ws->live->flush);
+}
+
+/* The conn in memory: NULL before open, after the end, and while parked. */
+static inline ws_conn *ws__socket_live_conn(const ws_socket *ws) {
+  return ws->live ? ws->live->conn : NULL;
 }
 
 /* socket.c, used by server.c */
 /* The socket has a conn, in memory or parked. */
-static inline bool ws__socket_has_conn(const ws_socket *ws) { return ws->conn || ws->parked; }
+static inline bool ws__socket_has_conn(const ws_socket *ws) {
+  return ws__socket_live_conn(ws) || ws->parked;
+}
 /* The conn, unparked if needed; NULL when there is none or when unparking ran out of memory
  * (the connection is then cut: close event 1006 with WS_ERR_NOMEM). */
 ws_conn *ws__socket_conn(ws_socket *ws);
+/* Queue a broadcast frame (written at once, without waking, to a parked connection). */
+int ws__socket_send_shared(ws_socket *ws, ws_frame_shared *f);
 /* Park the socket's conn if it has nothing in flight (server.c's sweep). */
 bool ws__socket_try_park(ws_socket *ws);
 ws_socket *ws__socket_alloc(ws_loop *loop, bool is_server);
@@ -94,6 +122,8 @@ void ws__socket_start_timer(ws_socket *ws);
 void ws__socket_fire_open(ws_socket *ws);
 void ws__socket_finish(ws_socket *ws); /* silent end for a socket no one has seen */
 void ws__socket_cut(ws_socket *ws, int err, const char *detail); /* close TCP now, events */
+/* ws_loop_free, through the server: free now, without events. */
+void ws__socket_drop(ws_socket *ws);
 extern const ws__sock_handler ws__socket_handler;
 
 /* server.c, used by socket.c */
@@ -107,6 +137,8 @@ void ws__server_socket_unparked(ws_server *srv);
 /* park_idle_ms 0: park at the end of the flush that left a connection idle. */
 bool ws__server_parks_at_once(const ws_server *srv);
 const ws_server_handshake_options *ws__server_hs_options(const ws_server *srv);
+/* The conn options every connection of the server shares. */
+const ws_conn_options *ws__server_conn_options(const ws_server *srv);
 SSL_CTX *ws__server_tls(const ws_server *srv);
 /* The slow-consumer limits; false when the check is off. */
 bool ws__server_slow_limits(const ws_server *srv, size_t *bytes, uint32_t *ms);

@@ -110,6 +110,7 @@ static int hs_select(void *ud, const ws_http_request *req, const ws_str *offered
 }
 
 const ws_server_handshake_options *ws__server_hs_options(const ws_server *srv) { return &srv->hso; }
+const ws_conn_options *ws__server_conn_options(const ws_server *srv) { return &srv->opts.conn; }
 SSL_CTX *ws__server_tls(const ws_server *srv) { return srv->tls; }
 
 bool ws__server_slow_limits(const ws_server *srv, size_t *bytes, uint32_t *ms) {
@@ -150,6 +151,14 @@ static void server_free_now(ws__deferred *d) {
 static void server_cut(ws__handle *h) {
   ws_server *srv = (ws_server *)((char *)h - offsetof(ws_server, handle));
   ws__handle_unlink(h);
+  /* ws_loop_free: the server's sockets go with it, without events (they are on no loop list of
+   * their own: memory per connection). Those already freeing are freed by the loop's deferred
+   * run and only forget their server (server_free_now). */
+  for (ws_socket *ws = srv->head, *next; ws; ws = next) {
+    next = ws->next;
+    if (!ws->freeing)
+      ws__socket_drop(ws);
+  }
   if (!srv->freeing) {
     srv->freeing = true;
     server_free_now(&srv->freer);
@@ -240,7 +249,6 @@ static void on_accept(ws__io *io, uint32_t ev) {
       continue;
     }
     ws->srv = srv;
-    ws->copts = &srv->opts.conn; /* shared by every connection of the server */
     ws->touched = true;
     ws->next = srv->head;
     if (srv->head)
@@ -252,7 +260,7 @@ static void on_accept(ws__io *io, uint32_t ev) {
       continue;
     }
     ws->phase = srv->tls ? WS__PH_CONNECT : WS__PH_HANDSHAKE;
-    ws->pend->handshake_deadline = ws_loop_now(srv->loop) + srv->opts.handshake_timeout_ms;
+    ws->live->pend->handshake_deadline = ws_loop_now(srv->loop) + srv->opts.handshake_timeout_ms;
     ws__socket_start_timer(ws);
   }
 }
@@ -370,16 +378,16 @@ size_t ws_server_connections(const ws_server *srv) { return srv ? srv->nopen : 0
 
 /* ---- the two ends of a handshake ------------------------------------------------------------ */
 void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, size_t rest_len) {
-  const ws_http_request *req = ws_server_handshake_request(ws->pend->shs);
+  const ws_http_request *req = ws_server_handshake_request(ws->live->pend->shs);
   ws->route = find_route(srv, req->path, req->path_len);
   if (srv->shutting) {
     ws->events_done = true;
-    (void)ws_conn_close(ws->conn, srv->shutdown_code, "server shutting down", 20);
+    (void)ws_conn_close(ws->live->conn, srv->shutdown_code, "server shutting down", 20);
   } else if (srv->nopen >= srv->opts.max_connections || !ws->route) {
     /* Over the limit: the handshake completed, so the client learns why (RFC 6455 7.4.1
      * 1013 Try Again Later) instead of a bare 503 it could not tell from a broken server. */
     ws->events_done = true;
-    (void)ws_conn_close(ws->conn, WS_CLOSE_TRY_AGAIN_LATER, "server is at its connection limit",
+    (void)ws_conn_close(ws->live->conn, WS_CLOSE_TRY_AGAIN_LATER, "server is at its connection limit",
                         33);
   } else {
     ws__server_socket_opened(srv, ws);
@@ -392,26 +400,26 @@ void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, s
     }
     if (r->cb && r->cb(srv, ws, req, r->ud) != 0) {
       /* RFC 6455 7.4.1: 1011, the server met a condition that kept it from serving. */
-      (void)ws_conn_close(ws->conn, WS_CLOSE_INTERNAL_ERROR, "handler failed", 14);
+      (void)ws_conn_close(ws->live->conn, WS_CLOSE_INTERNAL_ERROR, "handler failed", 14);
     } else if (!ws->freeing) {
       ws__socket_fire_open(ws);
     }
   }
   if (!ws->freeing && !ws->terminating && rest_len > 0)
-    (void)ws_conn_recv(ws->conn, (uint8_t *)rest, rest_len);
+    (void)ws_conn_recv(ws->live->conn, (uint8_t *)rest, rest_len);
   if (!ws->freeing)
-    ws__flush_mark(ws->sock.loop, &ws->flush);
+    ws__socket_touch(ws);
 }
 
 void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
   ws->phase = WS__PH_HTTP;
   /* A short linger for the answer to go out; then the socket ends whatever the peer does. */
-  ws->pend->handshake_deadline = ws_loop_now(ws->sock.loop) + 5000;
+  ws->live->pend->handshake_deadline = ws_loop_now(ws->sock.loop) + 5000;
   ws__socket_start_timer(ws);
   if (rc == WS_ERR_HS_NOT_UPGRADE) {
     ws_http_exchange x = {ws, false};
     if (srv->opts.on_http && !srv->shutting)
-      srv->opts.on_http(srv, &x, ws_server_handshake_request(ws->pend->shs), srv->opts.http_ud);
+      srv->opts.on_http(srv, &x, ws_server_handshake_request(ws->live->pend->shs), srv->opts.http_ud);
     if (!x.answered) {
       /* Without a hook this port speaks only WebSocket: 426 names the protocol to use
        * (RFC 7231 6.5.15); with one, an unanswered request was not found. */
@@ -424,16 +432,16 @@ void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
     }
   } else {
     size_t len;
-    const uint8_t *resp = ws_server_handshake_response(ws->pend->shs, &len);
-    if (ws__buf_append(&ws->pend->out, resp, len) != WS_OK) {
+    const uint8_t *resp = ws_server_handshake_response(ws->live->pend->shs, &len);
+    if (ws__buf_append(&ws->live->pend->out, resp, len) != WS_OK) {
       ws__socket_finish(ws);
       return;
     }
   }
   /* The answer is in ws->out: the request is no longer needed. */
-  ws_server_handshake_free(ws->pend->shs);
-  ws->pend->shs = NULL;
-  ws__flush_mark(ws->sock.loop, &ws->flush);
+  ws_server_handshake_free(ws->live->pend->shs);
+  ws->live->pend->shs = NULL;
+  ws__socket_touch(ws);
 }
 
 int ws_http_respond(ws_http_exchange *x, int status, const char *content_type, const void *body,
@@ -450,9 +458,9 @@ int ws_http_respond(ws_http_exchange *x, int status, const char *content_type, c
   if (hl < 0)
     return (int)hl;
   ws_socket *ws = x->ws;
-  int rc = ws__buf_append(&ws->pend->out, head, (size_t)hl);
+  int rc = ws__buf_append(&ws->live->pend->out, head, (size_t)hl);
   if (rc == WS_OK && len)
-    rc = ws__buf_append(&ws->pend->out, body, len);
+    rc = ws__buf_append(&ws->live->pend->out, body, len);
   if (rc != WS_OK)
     return rc;
   x->answered = true;
@@ -471,10 +479,8 @@ static long broadcast_to(ws_socket *const *list, size_t n, ws_socket *head, cons
     if (ws && ws__socket_has_conn(ws) && !ws->freeing && !ws->terminating &&
         ws_state(ws) == WS_OPEN &&
         (!route || (ws->route && strcmp(ws->route->path, route) == 0)) &&
-        ws__socket_conn(ws) && ws_conn_send_shared(ws->conn, f) == WS_OK) {
+        ws__socket_send_shared(ws, f) == WS_OK)
       count++;
-      ws__flush_mark(ws->sock.loop, &ws->flush);
-    }
     if (list) {
       if (++i >= n)
         break;
@@ -566,8 +572,8 @@ int ws_server_shutdown(ws_server *srv, uint16_t code, uint32_t deadline_ms) {
         continue; /* out of memory: cut instead (close event 1006) */
       /* Queued after the messages already sent: they are delivered first. */
       ws__socket_clock(ws);
-      (void)ws_conn_close(ws->conn, code, reason, strlen(reason));
-      ws__flush_mark(ws->sock.loop, &ws->flush);
+      (void)ws_conn_close(ws->live->conn, code, reason, strlen(reason));
+      ws__socket_touch(ws);
     } else if (ws->phase != WS__PH_HTTP) {
       ws__socket_finish(ws); /* still handshaking: nobody has seen it */
     }

@@ -75,7 +75,7 @@ void ws__socket_fire_open(ws_socket *ws) { fire_plain(ws, "open"); }
 
 /* ---- lifetime --------------------------------------------------------------------------- */
 static void free_pend(ws_socket *ws) {
-  ws__pend *p = ws->pend;
+  ws__pend *p = ws->live ? ws->live->pend : NULL;
   if (!p)
     return;
   ws_client_handshake_free(p->chs);
@@ -83,26 +83,61 @@ static void free_pend(ws_socket *ws) {
   ws__buf_free(&p->out);
   ws__free(ws__socket_allocator(ws), p->pmd);
   ws__free(ws__socket_allocator(ws), p);
-  ws->pend = NULL;
+  ws->live->pend = NULL;
 }
 
-static void free_now(ws__deferred *d) {
-  ws_socket *ws = (ws_socket *)((char *)d - offsetof(ws_socket, freer));
+static void on_timer(ws__timer *t);
+static void flush_cb(ws__flush *f);
+static void free_live_now(ws__deferred *d);
+static void cut_on_loop_free(ws__handle *h);
+
+/* The live block (api.h): made at the start, freed when the connection is parked without a
+ * deadline, made again when it wakes. */
+static ws__live *live_new(ws_socket *ws) {
+  ws__live *lv = ws__calloc(ws__socket_allocator(ws), 1, sizeof *lv);
+  if (!lv)
+    return NULL;
+  lv->ws = ws;
+  lv->flush.cb = flush_cb;
+  ws__timer_init(&lv->timer, on_timer);
+  lv->freer.fn = free_live_now;
+  return lv;
+}
+
+/* Give the live block back (its conn was parked or freed, nothing is queued or armed). */
+static void live_free(ws_socket *ws) {
+  ws__live *lv = ws->live;
+  if (!lv)
+    return;
+  ws_loop *loop = ws->sock.loop;
+  ws__timer_stop(loop, &lv->timer);
+  ws__flush_unmark(loop, &lv->flush);
+  ws__handle_unlink(&lv->handle);
+  ws_conn_free(lv->conn);
+  free_pend(ws);
+  ws__free(ws__socket_allocator(ws), lv->client);
+  ws__free(ws__socket_allocator(ws), lv);
+  ws->live = NULL;
+}
+
+static void free_socket(ws_socket *ws) {
   ws__sock_fini(&ws->sock);
-  ws__timer_stop(ws->sock.loop, &ws->timer);
-  ws__flush_unmark(ws->sock.loop, &ws->flush);
-  ws__handle_unlink(&ws->handle);
   if (ws->srv)
     ws__server_socket_gone(ws->srv, ws);
-  ws_conn_free(ws->conn);
-  free_pend(ws);
+  live_free(ws);
   ws__event_target_fini(&ws->target);
   ws__free(ws__socket_allocator(ws), ws->negotiated);
-  if (!ws->is_server)
-    ws__free(ws__socket_allocator(ws), (void *)(uintptr_t)ws->copts);
   ws_loop *loop = ws->sock.loop;
   ws__free(ws__socket_allocator(ws), ws);
   ws__loop_unref(loop);
+}
+
+static void free_live_now(ws__deferred *d) {
+  free_socket(((ws__live *)(void *)((char *)d - offsetof(ws__live, freer)))->ws);
+}
+
+static void free_idle_now(ws__deferred *d) {
+  free_socket((ws_socket *)(void *)((char *)d - offsetof(ws_socket, idle.freer)));
 }
 
 static void schedule_free(ws_socket *ws) {
@@ -111,20 +146,32 @@ static void schedule_free(ws_socket *ws) {
   ws->freeing = true;
   ws->phase = WS__PH_DONE;
   ws__sock_close(&ws->sock);
-  ws__timer_stop(ws->sock.loop, &ws->timer);
-  ws__flush_unmark(ws->sock.loop, &ws->flush);
-  ws__defer(ws->sock.loop, &ws->freer);
+  if (ws->live) {
+    ws__timer_stop(ws->sock.loop, &ws->live->timer);
+    ws__flush_unmark(ws->sock.loop, &ws->live->flush);
+    ws__defer(ws->sock.loop, &ws->live->freer);
+  } else {
+    /* Only a parked connection that could not wake has no live block: the park is over, so its
+     * bytes carry the deferred free. */
+    ws->parked = false;
+    ws->idle.freer.fn = free_idle_now;
+    ws__defer(ws->sock.loop, &ws->idle.freer);
+  }
 }
 
-/* ws_loop_free: cut without events. */
-static void cut_on_loop_free(ws__handle *h) {
-  ws_socket *ws = (ws_socket *)((char *)h - offsetof(ws_socket, handle));
+/* ws_loop_free: cut without events (a client through its handle, a server's through the
+ * server). */
+void ws__socket_drop(ws_socket *ws) {
   ws->events_done = true;
-  ws__handle_unlink(h);
   if (!ws->freeing) {
     ws->freeing = true;
-    free_now(&ws->freer);
+    free_socket(ws);
   }
+}
+
+static void cut_on_loop_free(ws__handle *h) {
+  ws__handle_unlink(h);
+  ws__socket_drop(((ws__live *)(void *)((char *)h - offsetof(ws__live, handle)))->ws);
 }
 
 void ws__socket_finish(ws_socket *ws) {
@@ -188,7 +235,7 @@ static int conn_message(ws_conn *c, void *ud, ws_opcode op, const uint8_t *data,
 static void conn_error(ws_conn *c, void *ud, int err) {
   (void)c;
   ws_socket *ws = ud;
-  ws->fail_err = err;
+  ws->live->fail_err = err;
   fire_plain(ws, "error");
 }
 
@@ -224,6 +271,14 @@ static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
 static const ws_conn_callbacks conn_cbs = {conn_message, NULL, NULL, NULL, conn_error, conn_close};
 static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv);
 
+/* A parked connection with no deadline to wait for (no idle timeout, no keepalive) and nothing
+ * queued gives its live block back too: it is then its struct ws_socket alone. */
+static void release_idle_live(ws_socket *ws) {
+  if (ws->parked && ws->live && !ws->freeing && !ws->live->flush.queued &&
+      ws_conn_parked_deadline(&ws->idle.park) == UINT64_MAX)
+    live_free(ws);
+}
+
 /* ---- parking (memory per idle connection) ----------------------------------------------- */
 /* A server's OPEN connection with nothing in flight keeps 32 bytes instead of a ws_conn
  * (wsclean/conn.h ws_conn_park): parked at the end of the flush that sent its 101 if nothing
@@ -231,13 +286,15 @@ static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv);
  * every flush that leaves it idle when that is 0); restored by whatever needs the conn next.
  * Client sockets are not parked. */
 bool ws__socket_try_park(ws_socket *ws) {
-  if (ws->conn && ws->srv && ws->phase == WS__PH_OPEN && !ws->terminating && !ws->freeing &&
-      !ws->pend && ws_conn_park(ws->conn, &ws->park)) {
-    ws->conn = NULL;
-    ws->parked = true;
-    return true;
-  }
-  return false;
+  ws__live *lv = ws->live;
+  if (!lv || !lv->conn || !ws->srv || ws->phase != WS__PH_OPEN || ws->terminating ||
+      ws->freeing || lv->pend || !ws_conn_park(lv->conn, &ws->idle.park))
+    return false;
+  lv->conn = NULL;
+  ws->parked = true;
+  lv->over_since = 0;
+  release_idle_live(ws);
+  return true;
 }
 
 /* Out of memory while unparking: the connection cannot go on, and there is no conn to tell the
@@ -257,51 +314,85 @@ static void cut_parked(ws_socket *ws) {
   memset(&diag, 0, sizeof diag);
   diag.error = WS_ERR_NOMEM;
   diag.detail = "out of memory restoring an idle connection";
-  diag.duration_ms = ws_loop_now(ws->sock.loop) - ws->park.opened_at;
+  diag.duration_ms = ws_loop_now(ws->sock.loop) - ws->idle.park.opened_at;
   fire_error_and_close(ws, WS_CLOSE_ABNORMAL, &diag);
 }
 
 ws_conn *ws__socket_conn(ws_socket *ws) {
   if (ws->parked) {
+    if (!ws->live && !(ws->live = live_new(ws))) {
+      cut_parked(ws);
+      return NULL;
+    }
     ws_conn_options o;
-    conn_options(ws, &o, ws->park.rsv_allowed);
-    ws_conn *c = ws_conn_unpark(&ws->park, &o, &conn_cbs, ws, ws_loop_now(ws->sock.loop));
+    conn_options(ws, &o, ws->idle.park.rsv_allowed);
+    ws_conn *c = ws_conn_unpark(&ws->idle.park, &o, &conn_cbs, ws, ws_loop_now(ws->sock.loop));
     if (!c) {
       cut_parked(ws);
       return NULL;
     }
-    ws->conn = c;
+    ws->live->conn = c;
     ws->parked = false;
     ws->touched = true;
     ws->woke = true;
     if (ws->srv)
       ws__server_socket_unparked(ws->srv);
   }
-  return ws->conn;
+  return ws__socket_live_conn(ws);
+}
+
+/* Broadcast (server.c): queue the shared frame f on ws. A parked connection has nothing queued,
+ * so its frame can go to the kernel now without overtaking anything; when the kernel takes all
+ * of it the connection stays parked (a broadcast to many idle connections costs no memory per
+ * connection). Otherwise it wakes, and the part written is consumed from its queue. */
+int ws__socket_send_shared(ws_socket *ws, ws_frame_shared *f) {
+  long w = 0;
+  if (ws->parked && !ws->sock.ssl && ws->sock.state == WS__SOCK_OPEN && !ws->sock.wr_shut &&
+      !ws->sock.write_blocked) {
+    ws_slice sl;
+    sl.data = ws__frame_shared_wire(f, &sl.len);
+    w = ws__sock_write(&ws->sock, &sl, 1);
+    if (w < 0)
+      w = 0; /* broken: the flush meets the error again and tells the story, not the broadcast */
+    else if ((size_t)w == sl.len)
+      return WS_OK;
+  }
+  ws_conn *c = ws__socket_conn(ws);
+  if (!c)
+    return WS_ERR_NOMEM;
+  int rc = ws_conn_send_shared(c, f);
+  if (rc == WS_OK && w > 0)
+    ws_conn_consume_out(c, (size_t)w);
+  else if (rc != WS_OK && w > 0) /* part of a frame is out and the rest cannot follow */
+    ws__socket_cut(ws, rc, "out of memory finishing a broadcast frame");
+  if (rc == WS_OK)
+    ws__socket_touch(ws);
+  return rc;
 }
 
 /* ---- timers ----------------------------------------------------------------------------- */
 static void arm_timer(ws_socket *ws) {
-  if (ws->freeing)
-    return;
+  ws__live *lv = ws->live;
+  if (ws->freeing || !lv)
+    return; /* no live block: parked with nothing to wait for */
   uint64_t when = UINT64_MAX;
   if (ws->abort_pending)
     when = ws_loop_now(ws->sock.loop);
   else if (ws->phase == WS__PH_OPEN && ws->parked)
-    when = ws_conn_parked_deadline(&ws->park);
-  else if (ws->phase == WS__PH_OPEN && ws->conn) {
-    when = ws_conn_next_deadline(ws->conn);
+    when = ws_conn_parked_deadline(&ws->idle.park);
+  else if (ws->phase == WS__PH_OPEN && lv->conn) {
+    when = ws_conn_next_deadline(lv->conn);
     size_t bytes;
     uint32_t ms;
-    if (ws->over_since && ws->srv && ws_conn_ready_state(ws->conn) == WS_OPEN &&
-        ws__server_slow_limits(ws->srv, &bytes, &ms) && ws->over_since + ms < when)
-      when = ws->over_since + ms;
+    if (lv->over_since && ws->srv && ws_conn_ready_state(lv->conn) == WS_OPEN &&
+        ws__server_slow_limits(ws->srv, &bytes, &ms) && lv->over_since + ms < when)
+      when = lv->over_since + ms;
   } else if (ws->phase != WS__PH_DONE)
-    when = ws->pend ? ws->pend->handshake_deadline : UINT64_MAX;
+    when = lv->pend ? lv->pend->handshake_deadline : UINT64_MAX;
   if (when == UINT64_MAX)
-    ws__timer_stop(ws->sock.loop, &ws->timer);
+    ws__timer_stop(ws->sock.loop, &lv->timer);
   else
-    (void)ws__timer_start_at(ws->sock.loop, &ws->timer, when);
+    (void)ws__timer_start_at(ws->sock.loop, &lv->timer, when);
 }
 
 /* Backpressure (server option): output that stays over the limit for too long means a peer
@@ -309,26 +400,27 @@ static void arm_timer(ws_socket *ws) {
 static void check_slow_consumer(ws_socket *ws) {
   size_t bytes;
   uint32_t ms;
-  if (!ws->conn || !ws->srv || !ws__server_slow_limits(ws->srv, &bytes, &ms) ||
-      ws_conn_ready_state(ws->conn) != WS_OPEN) {
-    ws->over_since = 0; /* parked: nothing is queued */
+  ws__live *lv = ws->live; /* flush_cb's caller: there is one */
+  if (!lv->conn || !ws->srv || !ws__server_slow_limits(ws->srv, &bytes, &ms) ||
+      ws_conn_ready_state(lv->conn) != WS_OPEN) {
+    lv->over_since = 0; /* parked: nothing is queued */
     return;
   }
   uint64_t now = ws_loop_now(ws->sock.loop);
-  if (ws_conn_pending_bytes(ws->conn) <= bytes) {
-    ws->over_since = 0;
+  if (ws_conn_pending_bytes(lv->conn) <= bytes) {
+    lv->over_since = 0;
     return;
   }
-  if (ws->over_since == 0)
-    ws->over_since = now;
-  else if (now - ws->over_since >= ms) {
+  if (lv->over_since == 0)
+    lv->over_since = now;
+  else if (now - lv->over_since >= ms) {
     ws__socket_clock(ws);
-    ws_conn_fail(ws->conn, WS_ERR_SLOW_CONSUMER, WS_CLOSE_POLICY_VIOLATION);
+    ws_conn_fail(lv->conn, WS_ERR_SLOW_CONSUMER, WS_CLOSE_POLICY_VIOLATION);
   }
 }
 
 static void on_timer(ws__timer *t) {
-  ws_socket *ws = (ws_socket *)((char *)t - offsetof(ws_socket, timer));
+  ws_socket *ws = ((ws__live *)(void *)((char *)t - offsetof(ws__live, timer)))->ws;
   if (ws->abort_pending) {
     ws->abort_pending = false;
     fail_before_open(ws, WS_ERR_ABORTED, "close() was called before the connection opened");
@@ -339,12 +431,12 @@ static void on_timer(ws__timer *t) {
     if (!c)
       return;
     ws_conn_tick(c, ws_loop_now(ws->sock.loop));
-    ws__flush_mark(ws->sock.loop, &ws->flush);
+    ws__socket_touch(ws);
     arm_timer(ws);
     return;
   }
-  if (ws->phase == WS__PH_CONNECT && ws->fail_err)
-    fail_before_open(ws, ws->fail_err,
+  if (ws->phase == WS__PH_CONNECT && ws->live->fail_err)
+    fail_before_open(ws, ws->live->fail_err,
                      ws__sock_detail(&ws->sock)); /* ws_open's connect failed at once */
   else if (ws->phase == WS__PH_CONNECT || ws->phase == WS__PH_HANDSHAKE)
     fail_before_open(ws, WS_ERR_HANDSHAKE_TIMEOUT, "the opening handshake timed out");
@@ -361,7 +453,7 @@ static void transport_gone(ws_socket *ws, int err, const char *detail) {
     if (!ws__socket_conn(ws))
       return; /* cut_parked told the story */
     ws__socket_clock(ws);
-    ws_conn_transport_closed(ws->conn, err, detail); /* fires error/close; may schedule free */
+    ws_conn_transport_closed(ws->live->conn, err, detail); /* error/close; may schedule free */
   } else
     fail_before_open(ws, err, detail);
 }
@@ -380,21 +472,23 @@ void ws__socket_cut(ws_socket *ws, int err, const char *detail) {
  * open connection that then drops; frames queued by the conn are not written. TCP is closed
  * (FIN, or RST when unread input waits: either way no close frame), then the close event. */
 static void terminate_now(ws_socket *ws) {
-  if (ws->sock.state == WS__SOCK_OPEN && ws->pend && ws->pend->out_off < ws->pend->out.len) {
-    ws_slice sl = {ws->pend->out.data + ws->pend->out_off, ws->pend->out.len - ws->pend->out_off};
+  ws__pend *pd = ws->live->pend;
+  if (ws->sock.state == WS__SOCK_OPEN && pd && pd->out_off < pd->out.len) {
+    ws_slice sl = {pd->out.data + pd->out_off, pd->out.len - pd->out_off};
     (void)ws__sock_write(&ws->sock, &sl, 1);
   }
   ws__sock_close(&ws->sock);
-  if (!ws__socket_conn(ws))
+  ws_conn *c = ws__socket_conn(ws);
+  if (!c)
     return;
   ws__socket_clock(ws);
   /* A plain end of transport for the conn: not a failure, so no "error" event; conn_close
    * puts WS_ERR_TERMINATED in the diagnostics. */
-  ws_conn_transport_closed(ws->conn, WS_ERR_PROTO_EOF, "ws_terminate() cut the connection");
+  ws_conn_transport_closed(c, WS_ERR_PROTO_EOF, "ws_terminate() cut the connection");
 }
 
 static void flush_cb(ws__flush *f) {
-  ws_socket *ws = (ws_socket *)((char *)f - offsetof(ws_socket, flush));
+  ws_socket *ws = ((ws__live *)(void *)((char *)f - offsetof(ws__live, flush)))->ws;
   if (ws->freeing)
     return;
   ws->touched = true; /* read or written this turn: not idle (the parking sweep) */
@@ -405,33 +499,34 @@ static void flush_cb(ws__flush *f) {
   if (ws->sock.state != WS__SOCK_OPEN)
     return;
   if (ws->phase != WS__PH_OPEN) {
-    if (ws->pend->out_off < ws->pend->out.len) {
-      ws_slice sl = {ws->pend->out.data + ws->pend->out_off, ws->pend->out.len - ws->pend->out_off};
+    if (ws->live->pend->out_off < ws->live->pend->out.len) {
+      ws_slice sl = {ws->live->pend->out.data + ws->live->pend->out_off, ws->live->pend->out.len - ws->live->pend->out_off};
       long w = ws__sock_write(&ws->sock, &sl, 1);
       if (w < 0) {
         fail_before_open(ws, (int)w, ws__sock_detail(&ws->sock));
         return;
       }
-      ws->pend->out_off += (size_t)w;
+      ws->live->pend->out_off += (size_t)w;
     }
-    if (ws->phase == WS__PH_HTTP && ws->pend->out_off == ws->pend->out.len) {
+    if (ws->phase == WS__PH_HTTP && ws->live->pend->out_off == ws->live->pend->out.len) {
       /* Answered: FIN, then the socket ends (the peer's close or the timer frees it). */
       ws__sock_shutdown_write(&ws->sock);
     }
     return;
   }
-  if (ws->parked) { /* nothing to write */
+  if (ws->parked) { /* nothing to write (parked by the sweep after this was queued) */
+    release_idle_live(ws);
     arm_timer(ws);
     return;
   }
-  ws_conn *c = ws->conn;
+  ws_conn *c = ws->live->conn;
   check_slow_consumer(ws);
   /* One writev: the rest of the 101 response (server) ahead of the connection's frames. */
   ws_slice sl[64];
   int k = 0;
-  size_t head = ws->pend ? ws->pend->out.len - ws->pend->out_off : 0;
+  size_t head = ws->live->pend ? ws->live->pend->out.len - ws->live->pend->out_off : 0;
   if (head > 0)
-    sl[k++] = (ws_slice){ws->pend->out.data + ws->pend->out_off, head};
+    sl[k++] = (ws_slice){ws->live->pend->out.data + ws->live->pend->out_off, head};
   int n = k + ws_conn_pending_out(c, sl + k, 64 - k);
   if (n > 0) {
     long w = ws__sock_write(&ws->sock, sl, n);
@@ -442,17 +537,17 @@ static void flush_cb(ws__flush *f) {
     size_t wr = (size_t)w;
     size_t h = wr < head ? wr : head;
     if (h)
-      ws->pend->out_off += h;
+      ws->live->pend->out_off += h;
     if (wr > h)
       ws_conn_consume_out(c, wr - h);
     /* More than 64 slices were waiting and the socket took them all: write again (the flush
      * list is re-run until empty, and each pass consumes output, so this ends). */
     if (!ws->sock.write_blocked && ws_conn_pending_bytes(c) > 0) {
-      ws__flush_mark(ws->sock.loop, &ws->flush);
+      ws__flush_mark(ws->sock.loop, &ws->live->flush);
       return;
     }
   }
-  if (ws->pend && ws->pend->out_off < ws->pend->out.len) {
+  if (ws->live->pend && ws->live->pend->out_off < ws->live->pend->out.len) {
     arm_timer(ws);
     return; /* the FIN must not overtake the 101 */
   }
@@ -476,10 +571,6 @@ static void flush_cb(ws__flush *f) {
   arm_timer(ws);
 }
 
-static void touch(ws_socket *ws) {
-  if (!ws->freeing)
-    ws__flush_mark(ws->sock.loop, &ws->flush);
-}
 
 /* ---- socket callbacks ------------------------------------------------------------------- */
 static void sock_open(ws__sock *s, int err, const char *detail) {
@@ -491,18 +582,19 @@ static void sock_open(ws__sock *s, int err, const char *detail) {
   ws->phase = WS__PH_HANDSHAKE;
   if (!ws->is_server) {
     size_t len;
-    const uint8_t *req = ws_client_handshake_request(ws->pend->chs, &len);
-    if (ws__buf_append(&ws->pend->out, req, len) != WS_OK) {
+    const uint8_t *req = ws_client_handshake_request(ws->live->pend->chs, &len);
+    if (ws__buf_append(&ws->live->pend->out, req, len) != WS_OK) {
       fail_before_open(ws, WS_ERR_NOMEM, "request");
       return;
     }
-    touch(ws);
+    ws__socket_touch(ws);
   }
 }
 
 /* Both ends: the handshake succeeded; run the connection. rest = the first frames. */
 static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv) {
-  *o = *ws->copts;
+  /* A server's connections share its options; a client has its own (ws__client). */
+  *o = ws->is_server ? *ws__server_conn_options(ws->srv) : ws->live->client->copts;
   o->role = ws->is_server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
   o->alloc = ws__socket_allocator(ws);
   o->rsv_allowed = rsv;
@@ -519,16 +611,16 @@ static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
   /* permessage-deflate: what the handshake agreed goes to the conn (docs/deflate.md). */
   ws_deflate_params dp;
   const ws_deflate_options *dopt = ws->is_server ? (ws->srv ? ws__server_deflate(ws->srv) : NULL)
-                                                 : (ws->pend->pmd ? &ws->pend->pmd->o : NULL);
+                                                 : (ws->live->pend->pmd ? &ws->live->pend->pmd->o : NULL);
   if (dopt && ws_deflate_params_from_handshake(&dp, o.role, dopt, ext) == 1)
     o.deflate = &dp;
-  ws->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->sock.loop));
-  if (!ws->conn)
+  ws->live->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->sock.loop));
+  if (!ws->live->conn)
     return WS_ERR_NOMEM;
   ws->phase = WS__PH_OPEN;
   ws->state = WS_OPEN;
-  ws__buf_clear(&ws->pend->out); /* a client's request is out; a server puts its 101 here next */
-  ws->pend->out_off = 0;
+  ws__buf_clear(&ws->live->pend->out); /* a client's request is out; a server puts its 101 here next */
+  ws->live->pend->out_off = 0;
   return WS_OK;
 }
 
@@ -553,62 +645,62 @@ void ws__socket_set_negotiated(ws_socket *ws, const char *protocol, const ws_ext
 
 static void client_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   size_t used = 0;
-  int rc = ws_client_handshake_recv(ws->pend->chs, data, len, &used);
+  int rc = ws_client_handshake_recv(ws->live->pend->chs, data, len, &used);
   if (rc == WS_ERR_AGAIN)
     return;
   if (rc != WS_OK) {
-    fail_before_open(ws, rc, ws_client_handshake_detail(ws->pend->chs));
+    fail_before_open(ws, rc, ws_client_handshake_detail(ws->live->pend->chs));
     return;
   }
-  ws__socket_set_negotiated(ws, ws_client_handshake_protocol(ws->pend->chs),
-                            ws_client_handshake_extensions(ws->pend->chs));
-  if (start_conn(ws, ws_client_handshake_rsv(ws->pend->chs),
-                 ws_client_handshake_extensions(ws->pend->chs)) != WS_OK) {
+  ws__socket_set_negotiated(ws, ws_client_handshake_protocol(ws->live->pend->chs),
+                            ws_client_handshake_extensions(ws->live->pend->chs));
+  if (start_conn(ws, ws_client_handshake_rsv(ws->live->pend->chs),
+                 ws_client_handshake_extensions(ws->live->pend->chs)) != WS_OK) {
     fail_before_open(ws, WS_ERR_NOMEM, "connection");
     return;
   }
   /* Everything the handshake negotiated has been copied: an open connection keeps no head
    * buffer (per-connection memory stays small while idle). */
-  ws_client_handshake_free(ws->pend->chs);
-  ws->pend->chs = NULL;
+  ws_client_handshake_free(ws->live->pend->chs);
+  ws->live->pend->chs = NULL;
   fire_plain(ws, "open");
   if (ws->freeing)
     return;
   if (used < len)
-    (void)ws_conn_recv(ws->conn, data + used, len - used);
-  touch(ws);
+    (void)ws_conn_recv(ws->live->conn, data + used, len - used);
+  ws__socket_touch(ws);
 }
 
 static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
   size_t used = 0;
-  ws__pend *pd = ws->pend;
+  ws__pend *pd = ws->live->pend;
   if (!pd->shs) /* made at the request's first byte, not at accept */
     pd->shs = ws_server_handshake_new(ws__server_hs_options(ws->srv), ws__socket_allocator(ws));
   if (!pd->shs) {
     ws__socket_finish(ws);
     return;
   }
-  int rc = ws_server_handshake_recv(ws->pend->shs, data, len, &used);
+  int rc = ws_server_handshake_recv(ws->live->pend->shs, data, len, &used);
   if (rc == WS_ERR_AGAIN)
     return;
   if (rc == WS_OK) {
     size_t rl;
-    const uint8_t *resp = ws_server_handshake_response(ws->pend->shs, &rl);
-    ws__socket_set_negotiated(ws, ws_server_handshake_protocol(ws->pend->shs),
-                              ws_server_handshake_extensions(ws->pend->shs));
-    if (start_conn(ws, ws_server_handshake_rsv(ws->pend->shs),
-                   ws_server_handshake_extensions(ws->pend->shs)) != WS_OK) {
+    const uint8_t *resp = ws_server_handshake_response(ws->live->pend->shs, &rl);
+    ws__socket_set_negotiated(ws, ws_server_handshake_protocol(ws->live->pend->shs),
+                              ws_server_handshake_extensions(ws->live->pend->shs));
+    if (start_conn(ws, ws_server_handshake_rsv(ws->live->pend->shs),
+                   ws_server_handshake_extensions(ws->live->pend->shs)) != WS_OK) {
       ws__socket_finish(ws);
       return;
     }
-    if (ws__buf_append(&ws->pend->out, resp, rl) != WS_OK) {
+    if (ws__buf_append(&ws->live->pend->out, resp, rl) != WS_OK) {
       ws__socket_finish(ws);
       return;
     }
-    touch(ws);
+    ws__socket_touch(ws);
     ws__server_on_upgrade(ws->srv, ws, data + used, len - used);
-    ws_server_handshake_free(ws->pend->shs); /* the request is no longer needed: see the client */
-    ws->pend->shs = NULL;
+    ws_server_handshake_free(ws->live->pend->shs); /* the request is no longer needed: see the client */
+    ws->live->pend->shs = NULL;
     return;
   }
   ws__server_on_http(ws->srv, ws, rc);
@@ -619,16 +711,17 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
 static uint8_t *sock_read_target(ws__sock *s, size_t *len) {
   ws_socket *ws = owner_of(s);
   *len = 0;
-  if (ws->phase != WS__PH_OPEN || ws->terminating || ws->freeing || !ws->conn)
+  ws_conn *c = ws__socket_live_conn(ws);
+  if (ws->phase != WS__PH_OPEN || ws->terminating || ws->freeing || !c)
     return NULL; /* parked: nothing is in progress */
-  return ws__conn_recv_direct(ws->conn, WS__DIRECT_MIN, len);
+  return ws__conn_recv_direct(c, WS__DIRECT_MIN, len);
 }
 
 static void sock_read_direct(ws__sock *s, size_t n) {
   ws_socket *ws = owner_of(s);
   ws__socket_clock(ws);
-  (void)ws__conn_recv_commit(ws->conn, n);
-  touch(ws);
+  (void)ws__conn_recv_commit(ws->live->conn, n);
+  ws__socket_touch(ws);
 }
 
 static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
@@ -646,8 +739,8 @@ static void sock_read(ws__sock *s, uint8_t *data, size_t len) {
     if (!ws__socket_conn(ws))
       return;
     ws__socket_clock(ws);
-    (void)ws_conn_recv(ws->conn, data, len);
-    touch(ws);
+    (void)ws_conn_recv(ws->live->conn, data, len);
+    ws__socket_touch(ws);
     return;
   default:
     return; /* an HTTP answer is on its way out: input is ignored */
@@ -660,8 +753,8 @@ static void sock_eof(ws__sock *s) {
     if (!ws__socket_conn(ws))
       return;
     ws__socket_clock(ws);
-    ws_conn_eof(ws->conn);
-    touch(ws);
+    ws_conn_eof(ws->live->conn);
+    ws__socket_touch(ws);
   } else if (ws->phase == WS__PH_HTTP) {
     ws__socket_finish(ws);
   } else {
@@ -677,28 +770,30 @@ static void sock_error(ws__sock *s, int err, const char *detail) {
     ws__socket_cut(ws, err, detail);
 }
 
-static void sock_writable(ws__sock *s) { touch(owner_of(s)); }
+static void sock_writable(ws__sock *s) { ws__socket_touch(owner_of(s)); }
 
 /* ---- construction ----------------------------------------------------------------------- */
 ws_socket *ws__socket_alloc(ws_loop *loop, bool is_server) {
   const ws_allocator *alloc = ws__loop_alloc(loop);
   ws_socket *ws = ws__calloc(alloc, 1, sizeof *ws);
-  ws__pend *pend = ws ? ws__calloc(alloc, 1, sizeof *pend) : NULL;
+  if (!ws)
+    return NULL;
+  ws__sock_init(&ws->sock, loop, &ws__socket_handler);
+  ws->live = live_new(ws);
+  ws__pend *pend = ws->live ? ws__calloc(alloc, 1, sizeof *pend) : NULL;
   if (!pend) {
+    ws__free(alloc, ws->live);
     ws__free(alloc, ws);
     return NULL;
   }
-  ws->pend = pend;
+  ws->live->pend = pend;
   ws__event_target_init(&ws->target, alloc);
   ws->is_server = is_server;
   ws->state = WS_CONNECTING;
-  ws__sock_init(&ws->sock, loop, &ws__socket_handler);
-  ws->flush.cb = flush_cb;
-  ws__timer_init(&ws->timer, on_timer);
-  ws->freer.fn = free_now;
   /* Handshake heads are at most 8 KiB each way; an HTTP answer body at most 16 MiB. */
-  ws__buf_init(&ws->pend->out, alloc, (16u << 20) + 8192u);
-  ws__handle_link(loop, &ws->handle, cut_on_loop_free);
+  ws__buf_init(&pend->out, alloc, (16u << 20) + 8192u);
+  if (!is_server) /* a server's sockets are cut by their server */
+    ws__handle_link(loop, &ws->live->handle, cut_on_loop_free);
   ws__loop_ref(loop);
   return ws;
 }
@@ -787,12 +882,12 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
     cl->copts.role = WS_ROLE_CLIENT;
     memcpy(cl->url, us, url_len);
     cl->url[url_len] = '\0';
-    ws->copts = &cl->copts;
+    ws->live->client = cl;
   }
   if (!ws || !cl) {
     if (ws) {
       ws->freeing = true;
-      free_now(&ws->freer);
+      free_socket(ws);
     }
     ws_client_handshake_free(hs);
     ws__free(alloc, pmd);
@@ -800,17 +895,17 @@ ws_socket *ws_open(ws_loop *loop, const char *url, const char *const *protocols,
     *err = WS_ERR_NOMEM;
     return NULL;
   }
-  ws->pend->chs = hs;
-  ws->pend->pmd = pmd;
-  ws->pend->handshake_deadline = ws_loop_now(loop) + opts->handshake_timeout_ms;
+  ws->live->pend->chs = hs;
+  ws->live->pend->pmd = pmd;
+  ws->live->pend->handshake_deadline = ws_loop_now(loop) + opts->handshake_timeout_ms;
   char port[8];
   snprintf(port, sizeof port, "%u", (unsigned)u->port);
   rc = ws__sock_connect(&ws->sock, u->host, port, tls);
   ws__tls_ctx_free(tls); /* the SSL holds its own reference */
   if (rc != WS_OK) {
     /* Network failures are events, not return values (WHATWG): report from the loop. */
-    ws->fail_err = rc;
-    ws->pend->handshake_deadline = ws_loop_now(loop);
+    ws->live->fail_err = rc;
+    ws->live->pend->handshake_deadline = ws_loop_now(loop);
   }
   arm_timer(ws);
   *err = WS_OK;
@@ -827,9 +922,10 @@ int ws_on(ws_socket *ws, const char *type, ws_event_listener_cb cb, void *ud) {
 }
 
 ws_ready_state ws_state(const ws_socket *ws) {
-  if (!ws->conn && !ws->parked)
-    return ws->state;
-  ws_ready_state st = ws->conn ? ws_conn_ready_state(ws->conn) : WS_OPEN; /* parked: idle, OPEN */
+  ws_conn *c = ws__socket_live_conn(ws);
+  if (!c && !ws->parked)
+    return (ws_ready_state)ws->state;
+  ws_ready_state st = c ? ws_conn_ready_state(c) : WS_OPEN; /* parked: idle, OPEN */
   return ws->terminating && st != WS_CLOSED ? WS_CLOSING : st;
 }
 
@@ -844,11 +940,11 @@ static int send_msg(ws_socket *ws, ws_opcode op, const void *data, size_t len) {
     return WS_ERR_NOMEM;
   ws__socket_clock(ws);
   /* ws_send_text validated the text already (WS_ERR_SYNTAX comes first): not twice. */
-  int rc = ws__conn_send_checked(ws->conn, op, data, len);
+  int rc = ws__conn_send_checked(ws->live->conn, op, data, len);
   if (rc == WS_ERR_STATE)
     return WS_OK; /* WHATWG: after close() the data is dropped, counted in bufferedAmount */
   if (rc == WS_OK)
-    touch(ws);
+    ws__socket_touch(ws);
   return rc;
 }
 
@@ -872,8 +968,8 @@ int ws_ping(ws_socket *ws, const void *data, size_t len) {
   if (!ws__socket_conn(ws))
     return WS_ERR_NOMEM;
   ws__socket_clock(ws);
-  int rc = ws_conn_ping(ws->conn, data, len);
-  touch(ws);
+  int rc = ws_conn_ping(ws->live->conn, data, len);
+  ws__socket_touch(ws);
   return rc;
 }
 
@@ -899,8 +995,8 @@ static int close_common(ws_socket *ws, uint16_t code, const char *reason) {
   if (!ws__socket_conn(ws))
     return WS_OK; /* out of memory: the connection was cut instead (close event 1006) */
   ws__socket_clock(ws);
-  int rc = ws_conn_close(ws->conn, code, reason, rl);
-  touch(ws);
+  int rc = ws_conn_close(ws->live->conn, code, reason, rl);
+  ws__socket_touch(ws);
   return rc;
 }
 
@@ -931,9 +1027,10 @@ int ws_terminate(ws_socket *ws) {
     return close_common(ws, 0, NULL); /* WHATWG close() while CONNECTING: fail it */
   if (ws->terminating)
     return WS_OK;
+  if (!ws__socket_conn(ws))
+    return WS_OK; /* out of memory waking it: cut instead (close event 1006) */
   ws->terminating = true;
-  ws__flush_mark(ws->sock.loop,
-                 &ws->flush); /* the cut and the events come at the end of the turn */
+  ws__socket_touch(ws); /* the cut and the events come at the end of the turn */
   return WS_OK;
 }
 
@@ -952,15 +1049,15 @@ int ws_resume(ws_socket *ws) { return set_paused(ws, false); }
 bool ws_is_paused(const ws_socket *ws) { return ws && ws->sock.rd_paused; }
 
 uint64_t ws_buffered_amount(const ws_socket *ws) {
-  return ws && ws->conn ? ws_conn_buffered_amount(ws->conn) : 0;
+  ws_conn *c = ws ? ws__socket_live_conn(ws) : NULL;
+  return c ? ws_conn_buffered_amount(c) : 0;
 }
 const char *ws_protocol(const ws_socket *ws) { return ws && ws->negotiated ? ws->negotiated : ""; }
 const char *ws_extensions(const ws_socket *ws) {
   return ws && ws->negotiated ? ws->negotiated + strlen(ws->negotiated) + 1 : "";
 }
 const char *ws_get_url(const ws_socket *ws) {
-  return ws && !ws->is_server && ws->copts ? ((const ws__client *)(const void *)ws->copts)->url
-                                           : "";
+  return ws && ws->live && ws->live->client ? ws->live->client->url : "";
 }
 void ws_set_user_data(ws_socket *ws, void *ud) {
   if (ws)

@@ -23,9 +23,9 @@
 
 typedef struct ws__io ws__io;
 typedef void (*ws__io_cb)(ws__io *io, uint32_t events);
-struct ws__io {
+struct ws__io { /* 24 bytes: one per connection (memory per idle connection) */
   int fd;
-  uint32_t want; /* WS__IO_READ | WS__IO_WRITE currently registered */
+  uint8_t want; /* WS__IO_READ | WS__IO_WRITE currently registered */
   bool registered;
   bool again; /* on the loop's "read again" list (ws__again_mark) */
   ws__io *again_next;

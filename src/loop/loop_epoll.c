@@ -53,7 +53,7 @@ int ws__backend_ctl(ws__backend *b, ws__io *io, uint32_t want) {
   if (epoll_ctl(b->epfd, op, io->fd, &ev) != 0)
     return errno == ENOMEM ? WS_ERR_NOMEM : WS_ERR_IO;
   io->registered = true;
-  io->want = want;
+  io->want = (uint8_t)want;
   return WS_OK;
 }
 

@@ -38,4 +38,8 @@ long ws__conn_recv_commit(ws_conn *c, size_t n);
  * ws_send_text must, to answer WS_ERR_SYNTAX first): the same, without validating twice. */
 int ws__conn_send_checked(ws_conn *c, ws_opcode op, const void *data, size_t len);
 
+/* A shared frame's bytes as they go on the wire (header, then payload): a broadcast writes them
+ * straight to a parked connection's socket when nothing else is queued there. */
+const uint8_t *ws__frame_shared_wire(const ws_frame_shared *f, size_t *len);
+
 #endif

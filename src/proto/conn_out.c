@@ -436,6 +436,11 @@ ws_frame_shared *ws_frame_shared_new(const ws_allocator *alloc, ws_opcode op, co
   return f;
 }
 
+const uint8_t *ws__frame_shared_wire(const ws_frame_shared *f, size_t *len) {
+  *len = f->len;
+  return f->data;
+}
+
 void ws_frame_shared_release(ws_frame_shared *f) {
   if (f && --f->refs == 0)
     ws__free(f->alloc, f);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api_recorder.h"
+#include "api/api.h" /* white-box: sizeof(ws__live), which parking gives back */
 
 /* ---- a test server ----------------------------------------------------------------------- */
 typedef struct harness {
@@ -381,8 +382,8 @@ WS_TEST(close_all_closes_every_open_connection_and_keeps_listening) {
  * arrive and it must be restored, the server's socket reports error + close 1006 with
  * WS_ERR_NOMEM and cuts TCP (the client sees 1006): nothing hangs, nothing leaks. */
 typedef struct park_alloc {
-  size_t conn_size;
-  bool armed; /* fail the next allocation of a ws_conn */
+  size_t conn_size; /* the size whose next allocation fails when armed */
+  bool armed; /* fail the next allocation of a ws_conn (or of conn_size bytes) */
   int failed;
   long live;
 } park_alloc;
@@ -455,11 +456,14 @@ static void rig_free(rig *g) {
   ws_loop_free(g->loop);
 }
 
-/* park_idle_ms 0 (at once), 50 (the sweep: after 50-100 ms idle) and UINT32_MAX (never). */
+/* park_idle_ms 0 (at once), 50 (the sweep: after 50-100 ms idle) and UINT32_MAX (never); the
+ * allocation that fails is the conn's, then the socket's live block (api.h ws__live: a parked
+ * connection with no deadline gives it back, so waking makes it again). */
 WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
   static const uint32_t MODES[3] = {0, 50, UINT32_MAX};
-  for (int m = 0; m < 3; m++) {
-    park_alloc pa = {ws_conn_sizeof(), false, 0, 0};
+  for (int mk = 0; mk < 6; mk++) {
+    int m = mk % 3;
+    park_alloc pa = {mk < 3 ? ws_conn_sizeof() : sizeof(ws__live), false, 0, 0};
     ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
     rig g;
     rig_open(&g, &al, MODES[m], 0, park_on_conn, NULL);
@@ -480,13 +484,87 @@ WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
       WS_CHECK_EQ_INT(pa.failed, 0);
       WS_CHECK_EQ_STR(g.cr.log, "open,msg:a,msg:b");
     } else {
-      WS_CHECK_MSG(pa.failed == 1, "mode %u: %d", MODES[m], pa.failed);
+      WS_CHECK_MSG(pa.failed == 1, "mode %u size %zu: %d", MODES[m], pa.conn_size, pa.failed);
       WS_CHECK_EQ_STR(g.sr.log, "open,msg:a,error,close:1006:0");
       WS_CHECK_EQ_INT(g.sr.err, WS_ERR_NOMEM);
       WS_CHECK_EQ_STR(g.cr.log, "open,msg:a,close:1006:0");
     }
     pa.armed = false;
     rig_free(&g);
+    WS_CHECK_EQ_INT(pa.live, 0);
+  }
+}
+
+/* A parked connection with a deadline keeps its timer: the server's idle timeout (300 ms) closes
+ * a connection parked since its handshake with 1001 "idle timeout", on time and cleanly. With no
+ * deadline the live block is given back (white-box), and the loop's end frees such connections
+ * (the allocator's count returns to zero, and ASan sees no leak). */
+typedef struct idle_srv {
+  rec r;
+  ws_socket *ws[3];
+  int n;
+} idle_srv;
+static int idle_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
+  (void)srv, (void)req;
+  idle_srv *is = ud;
+  watch(ws, &is->r);
+  if (is->n < 3)
+    is->ws[is->n++] = ws;
+  return 0;
+}
+WS_TEST(parked_connections_keep_their_deadlines_and_free_with_the_loop) {
+  for (int timed = 0; timed < 2; timed++) {
+    park_alloc pa = {0, false, 0, 0};
+    ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
+    ws_loop *loop = ws_loop_new(&al);
+    ws_server_options o;
+    ws_server_options_init(&o);
+    o.host = "127.0.0.1";
+    if (timed)
+      o.conn.idle_timeout_ms = 300;
+    int err = 0;
+    idle_srv is;
+    memset(&is, 0, sizeof is);
+    ws_server *srv = ws_server_new(loop, &o, &err);
+    WS_CHECK_EQ_INT(err, WS_OK);
+    ws_server_route(srv, "*", NULL, 0, idle_on_conn, &is);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+    rec cr[3];
+    ws_socket *c[3];
+    memset(cr, 0, sizeof cr);
+    for (int i = 0; i < 3; i++) {
+      c[i] = ws_open(loop, url, NULL, 0, NULL, &err);
+      watch(c[i], &cr[i]);
+    }
+    for (int i = 0; i < 300 && is.r.opens < 3; i++)
+      ws_loop_run_once(loop, 10);
+    WS_CHECK_EQ_INT(is.n, 3);
+    for (int i = 0; i < 5; i++) /* the 101s are written: the idle connections are parked */
+      ws_loop_run_once(loop, 10);
+    int parked = 0, bare = 0;
+    for (int i = 0; i < is.n; i++) {
+      parked += is.ws[i]->parked;
+      bare += is.ws[i]->live == NULL;
+    }
+    WS_CHECK_EQ_INT(parked, 3);
+    WS_CHECK_EQ_INT(bare, timed ? 0 : 3); /* a deadline keeps the timer's block */
+    if (timed) {
+      uint64_t t0 = ws_loop_now(loop);
+      for (int i = 0; i < 300 && cr[2].closes == 0; i++)
+        ws_loop_run_once(loop, 10);
+      uint64_t took = ws_loop_now(loop) - t0;
+      for (int i = 0; i < 3; i++) {
+        WS_CHECK_EQ_STR(cr[i].log, "open,close:1001:1");
+        WS_CHECK_EQ_STR(cr[i].reason, "idle timeout");
+      }
+      WS_CHECK_MSG(took >= 200 && took < 1500, "closed after %llu ms", (unsigned long long)took);
+    } else {
+      /* One of them is freeing when the loop ends: cut by the client, its close pending. */
+      ws_close(c[0], 1000, NULL);
+      ws_loop_run_once(loop, 10);
+    }
+    ws_loop_free(loop);
     WS_CHECK_EQ_INT(pa.live, 0);
   }
 }
@@ -564,6 +642,76 @@ static void big_got(const ws_event *ev, void *ud) {
   b->got_len = len;
   b->binary = ws_message_event_is_binary(m);
   b->msgs++;
+}
+
+/* A broadcast to parked connections writes the frame straight to their sockets and leaves them
+ * parked (no memory per connection: white-box, no live block); a frame larger than the kernel
+ * takes at once wakes the connection, which queues the rest: the bytes arrive exact and in order
+ * with the next broadcast. */
+static void big_keep(const ws_event *ev, void *ud) {
+  size_t len;
+  (void)ws_message_event_data(ws_event_as_message(ev), &len);
+  if (len > 1024)
+    big_got(ev, ud);
+}
+WS_TEST(broadcast_to_parked_connections_does_not_wake_them) {
+  ws_loop *loop = ws_loop_new(NULL);
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  int err = 0;
+  ws_server *srv = ws_server_new(loop, &o, &err);
+  idle_srv is;
+  memset(&is, 0, sizeof is);
+  ws_server_route(srv, "*", NULL, 0, idle_on_conn, &is);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+  ws_open_options oo;
+  ws_open_options_init(&oo);
+  oo.conn.max_message_size = 16u << 20;
+  rec cr[2];
+  big_rec b = {0}, bb[2] = {{0}, {0}};
+  memset(cr, 0, sizeof cr);
+  ws_socket *c[2];
+  for (int i = 0; i < 2; i++) {
+    c[i] = ws_open(loop, url, NULL, 0, &oo, &err);
+    watch(c[i], &cr[i]);
+  }
+  ws_event_target_add_listener(ws_target(c[0]), "message", big_got, &b);
+  for (int i = 0; i < 2; i++)
+    ws_event_target_add_listener(ws_target(c[i]), "message", big_keep, &bb[i]);
+  for (int i = 0; i < 300 && is.r.opens < 2; i++)
+    ws_loop_run_once(loop, 10);
+  for (int i = 0; i < 5; i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(is.n, 2);
+  WS_CHECK(is.ws[0]->parked && !is.ws[0]->live && is.ws[1]->parked && !is.ws[1]->live);
+
+  WS_CHECK_EQ_INT(ws_server_broadcast(srv, NULL, false, "hello", 5), 2);
+  WS_CHECK(is.ws[0]->parked && !is.ws[0]->live && is.ws[1]->parked && !is.ws[1]->live);
+  for (int i = 0; i < 300 && b.msgs < 1; i++)
+    ws_loop_run_once(loop, 10);
+
+  size_t big = 12u << 20;
+  char *text = malloc(big);
+  for (size_t i = 0; i < big; i++)
+    text[i] = (char)('a' + i % 26);
+  WS_CHECK_EQ_INT(ws_server_broadcast(srv, NULL, false, text, big), 2);
+  WS_CHECK(!is.ws[0]->parked && is.ws[0]->live); /* 12 MiB: more than the kernel takes at once */
+  WS_CHECK_EQ_INT(ws_server_broadcast(srv, NULL, false, "tail", 4), 2);
+  for (int i = 0; i < 1000 && (b.msgs < 3 || !strstr(cr[1].log, "tail")); i++)
+    ws_loop_run_once(loop, 10);
+  WS_CHECK_EQ_INT(b.msgs, 3);
+  WS_CHECK(b.got_len == 4 && memcmp(b.got, "tail", 4) == 0);
+  WS_CHECK_EQ_STR(cr[0].log, "open,msg:hello,msg:abcdefghijklmnopqrstuvwxyzabcdefghijklmn,msg:tail");
+  WS_CHECK_EQ_STR(cr[1].log, cr[0].log);
+  for (int i = 0; i < 2; i++) {
+    WS_CHECK(bb[i].got_len == big && memcmp(bb[i].got, text, big) == 0);
+    free(bb[i].got);
+  }
+  free(text);
+  free(b.got);
+  ws_loop_free(loop);
 }
 
 WS_TEST(large_messages_echo_exactly_through_the_direct_read_path) {

@@ -1633,7 +1633,7 @@ static void api_client_message(const ws_event *ev, void *ud) {
   r->echoed += ok;
   /* White-box: the zlib streams exist once a compressed message went each way (context
    * takeover keeps them), so the echo really was compressed both ways. */
-  const ws__pmd *pmd = ws_event_socket(ev)->conn->pmd;
+  const ws__pmd *pmd = ws_event_socket(ev)->live->conn->pmd;
   if (k >= 1 && pmd && pmd->tx && pmd->rx && pmd->p.tx_window_bits == 15)
     r->compressed++;
   api_send_next(ws_event_socket(ev), r);
