@@ -134,8 +134,9 @@ static void server_free_now(ws__deferred *d) {
   ws__timer_stop(srv->loop, &srv->park_timer);
   ws__handle_unlink(&srv->handle);
   ws__tls_ctx_free(srv->tls);
-  /* No connection is left to view a handler set: the server goes only once every socket has
-   * (shutdown), or with the loop, which cuts its sockets first (they were linked after it). */
+  /* No connection dispatches from a handler set any more: shutdown frees the server once every
+   * socket is gone, and ws_loop_free drops them first (server_cut); one still on its way to
+   * being freed finalises its target without reading the set (a view owns nothing). */
   for (size_t i = 0; i < srv->num_routes; i++)
     ws__listener_set_free(srv->alloc, srv->routes[i].handlers);
   while (srv->retired) {
