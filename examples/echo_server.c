@@ -17,11 +17,6 @@ static void on_message(const ws_event *ev, void *ud) {
     ws_send_text(ws, (const char *)data, len);
 }
 
-static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
-  (void)srv, (void)req, (void)ud;
-  return ws_on(ws, "message", on_message, NULL); /* non-zero would close with 1011 */
-}
-
 int main(int argc, char **argv) {
   ws_loop *loop = ws_loop_new(NULL);
   ws_server_options o;
@@ -33,7 +28,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "listen: %s\n", ws_strerror(err));
     return 1;
   }
-  ws_server_route(srv, "/echo", NULL, 0, on_connection, NULL);
+  /* No connection callback: the route's "message" handler, shared by every connection (none
+   * allocates anything for it), does all the work. A callback could set per-socket handlers. */
+  ws_server_route(srv, "/echo", NULL, 0, NULL, NULL);
+  ws_server_route_on(srv, "/echo", "message", on_message, NULL);
   printf("listening on ws://localhost:%u/echo\n", ws_server_port(srv));
   fflush(stdout);
   ws_loop_run(loop);

@@ -124,6 +124,7 @@ WS_API int ws_event_target_remove_listener(ws_event_target *t, const char *type,
  * (not called in this dispatch) or remove (not called if not yet reached) listeners, and may
  * dispatch again. isTrusted is left as it is (the library dispatches its trusted events through
  * here too). Returns WS_ERR_STATE if ev is being dispatched already or t is being freed,
+ * WS_ERR_LIMIT when 65535 dispatches are already nested on t (a runaway recursion),
  * WS_ERR_INVAL for NULL arguments. A dispatch allocates nothing. */
 WS_API int ws_event_target_dispatch(ws_event_target *t, ws_event *ev);
 

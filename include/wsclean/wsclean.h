@@ -235,8 +235,10 @@ typedef struct ws_server ws_server;
 typedef struct ws_http_exchange ws_http_exchange;
 
 /* A new connection on a route, called after the 101 response is queued and before the "open"
- * event: set the socket's handlers and user data here. Return 0, or non-zero when the
- * application cannot take it: the connection is closed with 1011 Internal Error. */
+ * event: set the socket's handlers and user data here. The socket already has its route's
+ * handlers (ws_server_route_on); ws_on here overrides or clears one for this socket only.
+ * Return 0, or non-zero when the application cannot take it: the connection is closed with
+ * 1011 Internal Error. */
 typedef int (*ws_connection_cb)(ws_server *srv, ws_socket *ws, const ws_http_request *req,
                                 void *ud);
 /* A plain HTTP request (not an upgrade) on the server's port: answer it with
@@ -293,9 +295,23 @@ WS_API uint16_t ws_server_port(const ws_server *srv);
  * protocols: the subprotocols this route speaks, in preference order (the first one the client
  * also offers is chosen; none in common: no Sec-WebSocket-Protocol, as RFC 6455 4.2.2 allows).
  * At most 32 routes (WS_ERR_LIMIT); requests for other paths get 404. The arrays must outlive
- * the server. */
+ * the server. on_connection NULL: no callback, for a route whose handlers (ws_server_route_on)
+ * do all the work. WS_ERR_INVAL for NULL srv or path. */
 WS_API int ws_server_route(ws_server *srv, const char *path, const char *const *protocols,
                            size_t num_protocols, ws_connection_cb on_connection, void *ud);
+/* The route's on<type> handler ("open", "message", "error", "close" or any type up to 31
+ * bytes): every connection accepted on the route from now on starts with it, exactly as if
+ * ws_on(ws, type, cb, user_data) had run before the route's connection callback (which may
+ * override or clear it for one socket; "open" reaches it). cb NULL clears it. Connections
+ * already accepted keep the handlers they had. path is the string given to ws_server_route
+ * (e.g. "/chat" or "*"), compared exactly. Memory: the connections share the route's one list
+ * of handlers and copy it only when they change their own, so a connection that keeps its
+ * route's handlers allocates nothing for them (ws_on on every socket costs about 48 bytes per
+ * connection). A route holds at most 1024 handlers (WS_ERR_LIMIT); WS_ERR_INVAL for NULL srv,
+ * path or type or a type over 31 bytes; WS_ERR_NOT_FOUND for a path without a route;
+ * WS_ERR_NOMEM (the route's handlers unchanged). */
+WS_API int ws_server_route_on(ws_server *srv, const char *path, const char *type,
+                              ws_event_listener_cb cb, void *user_data);
 /* Answer a plain HTTP request (from ws_http_cb): status, content type (NULL: none), body
  * (copied, at most 16 MiB: WS_ERR_LIMIT). The connection closes after the response.
  * WS_ERR_STATE if already answered. */

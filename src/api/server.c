@@ -17,8 +17,13 @@ struct ws__route {
   size_t path_len;
   const char *const *protocols;
   size_t num_protocols;
-  ws_connection_cb cb;
+  ws_connection_cb cb; /* NULL: the route's handlers do all the work */
   void *ud;
+  /* ws_server_route_on: the handlers every connection of the route starts with, shared by
+   * their event targets (copy-on-write, src/base/event.h) so that a connection that keeps them
+   * allocates nothing for its listeners. Never changed in place once lent to a connection. */
+  ws__listener_set *handlers;
+  bool lent; /* some connection may view `handlers`: replace it, retire the old one */
 };
 
 struct ws_http_exchange {
@@ -47,6 +52,7 @@ struct ws_server {
   bool freeing;
   uint16_t shutdown_code;
   ws_extension pmd_ext; /* permessage-deflate, when opts.deflate.enabled */
+  ws__listener_set *retired; /* routes' old handler sets, still viewed by older connections */
 };
 
 void ws_server_options_init(ws_server_options *o) {
@@ -128,6 +134,16 @@ static void server_free_now(ws__deferred *d) {
   ws__timer_stop(srv->loop, &srv->park_timer);
   ws__handle_unlink(&srv->handle);
   ws__tls_ctx_free(srv->tls);
+  /* No connection dispatches from a handler set any more: shutdown frees the server once every
+   * socket is gone, and ws_loop_free drops them first (server_cut); one still on its way to
+   * being freed finalises its target without reading the set (a view owns nothing). */
+  for (size_t i = 0; i < srv->num_routes; i++)
+    ws__listener_set_free(srv->alloc, srv->routes[i].handlers);
+  while (srv->retired) {
+    ws__listener_set *next = srv->retired->next;
+    ws__listener_set_free(srv->alloc, srv->retired);
+    srv->retired = next;
+  }
   ws_loop *loop = srv->loop;
   ws__free(srv->alloc, srv);
   ws__loop_unref(loop);
@@ -319,7 +335,7 @@ uint16_t ws_server_port(const ws_server *srv) { return srv ? srv->port : 0; }
 
 int ws_server_route(ws_server *srv, const char *path, const char *const *protocols,
                     size_t num_protocols, ws_connection_cb on_connection, void *ud) {
-  if (!srv || !path || !on_connection)
+  if (!srv || !path)
     return WS_ERR_INVAL;
   if (srv->num_routes == MAX_ROUTES)
     return WS_ERR_LIMIT;
@@ -330,6 +346,32 @@ int ws_server_route(ws_server *srv, const char *path, const char *const *protoco
   r->num_protocols = num_protocols;
   r->cb = on_connection;
   r->ud = ud;
+  return WS_OK;
+}
+
+int ws_server_route_on(ws_server *srv, const char *path, const char *type,
+                       ws_event_listener_cb cb, void *user_data) {
+  if (!srv || !path || !type)
+    return WS_ERR_INVAL;
+  ws__route *r = NULL;
+  for (size_t i = 0; i < srv->num_routes && !r; i++) /* the first, as find_route */
+    if (strcmp(srv->routes[i].path, path) == 0)
+      r = &srv->routes[i];
+  if (!r)
+    return WS_ERR_NOT_FOUND;
+  ws__listener_set *next;
+  int rc = ws__listener_set_handler(srv->alloc, r->handlers, type, cb, user_data, &next);
+  if (rc != WS_OK || next == r->handlers)
+    return rc;
+  /* Connections already accepted keep viewing the old set: it lives until the server goes. */
+  if (r->lent && r->handlers) {
+    r->handlers->next = srv->retired;
+    srv->retired = r->handlers;
+  } else {
+    ws__listener_set_free(srv->alloc, r->handlers);
+  }
+  r->handlers = next;
+  r->lent = false;
   return WS_OK;
 }
 
@@ -350,7 +392,14 @@ void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, s
                         33);
   } else {
     ws__server_socket_opened(srv, ws);
-    if (ws->route->cb(srv, ws, req, ws->route->ud) != 0) {
+    ws__route *r = &srv->routes[ws->route - srv->routes];
+    /* The route's handlers first, as if ws_on had set them: the connection callback may
+     * override or clear them for this socket, and "open" reaches them. */
+    if (r->handlers) {
+      ws__event_target_share(&ws->target, r->handlers);
+      r->lent = true;
+    }
+    if (r->cb && r->cb(srv, ws, req, r->ud) != 0) {
       /* RFC 6455 7.4.1: 1011, the server met a condition that kept it from serving. */
       (void)ws_conn_close(ws->live->conn, WS_CLOSE_INTERNAL_ERROR, "handler failed", 14);
     } else if (!ws->freeing) {

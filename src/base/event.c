@@ -232,6 +232,13 @@ void ws__message_event_set(ws_message_event *ev, const uint8_t *data, size_t len
 
 /* ---- EventTarget ---------------------------------------------------------------------------- */
 
+/* The uint16_t counts above must hold MAX_LISTENERS, and the target must stay small: a server
+ * embeds one in every connection (issue 8, memory per idle connection). */
+_Static_assert(MAX_LISTENERS <= UINT16_MAX, "len/cap are uint16_t");
+_Static_assert(sizeof(ws_event_target) <= 32, "ws_event_target grew");
+_Static_assert(sizeof(void *) != 8 || sizeof(ws_event_target) == 24,
+               "ws_event_target is 24 bytes on LP64");
+
 ws_event_target *ws_event_target_new(const ws_allocator *alloc) {
   alloc = ws__alloc_or_default(alloc);
   ws_event_target *t = ws__calloc(alloc, 1, sizeof *t);
@@ -246,17 +253,21 @@ void ws__event_target_init(ws_event_target *t, const ws_allocator *alloc) {
   t->embedded = true;
 }
 
-static void entry_fini(ws_event_target *t, entry *e) {
+static void entry_fini(const ws_allocator *alloc, entry *e) {
   if (e->own_type)
-    ws__free(t->alloc, (void *)(uintptr_t)e->type);
+    ws__free(alloc, (void *)(uintptr_t)e->type);
 }
 
+/* Drop the listeners; a view frees nothing (the set owns its entries). */
 static void release(ws_event_target *t) {
-  for (uint32_t i = 0; i < t->len; i++)
-    entry_fini(t, &t->v[i]);
-  ws__free(t->alloc, t->v);
+  if (!t->shared) {
+    for (uint32_t i = 0; i < t->len; i++)
+      entry_fini(t->alloc, &t->v[i]);
+    ws__free(t->alloc, t->v);
+  }
   t->v = NULL;
   t->len = t->cap = 0;
+  t->shared = false;
 }
 
 static void destroy(ws_event_target *t) {
@@ -266,6 +277,50 @@ static void destroy(ws_event_target *t) {
 }
 
 void ws__event_target_fini(ws_event_target *t) { release(t); }
+
+void ws__event_target_share(ws_event_target *t, const ws__listener_set *from) {
+  release(t);
+  if (from && from->len) {
+    /* const is kept by discipline: a view never writes through v (unshare copies first). */
+    t->v = (entry *)(uintptr_t)from->v;
+    t->len = t->cap = (uint16_t)from->len;
+    t->shared = true;
+  }
+}
+
+/* Copy-on-write: before t's first change, its view of a shared set becomes an array of its own
+ * (with room for `extra` more entries), type strings included, so the set and every other view
+ * stay as they are. Indices are kept, so a dispatch under way (which re-reads t->v) carries on
+ * over the copy. Out of memory: t stays the view it was. */
+static int unshare(ws_event_target *t, uint32_t extra) {
+  if (!t->shared)
+    return WS_OK;
+  uint32_t cap = t->len + extra;
+  if (cap > MAX_LISTENERS)
+    cap = MAX_LISTENERS;
+  entry *v = ws__malloc(t->alloc, cap * sizeof *v);
+  if (!v)
+    return WS_ERR_NOMEM;
+  memcpy(v, t->v, t->len * sizeof *v);
+  for (uint32_t i = 0; i < t->len; i++) {
+    if (!v[i].own_type)
+      continue; /* a static string: nothing to own */
+    size_t n = strlen(v[i].type) + 1;
+    char *copy = ws__malloc(t->alloc, n);
+    if (!copy) {
+      for (uint32_t j = 0; j < i; j++)
+        entry_fini(t->alloc, &v[j]);
+      ws__free(t->alloc, v);
+      return WS_ERR_NOMEM;
+    }
+    memcpy(copy, v[i].type, n);
+    v[i].type = copy;
+  }
+  t->v = v;
+  t->cap = (uint16_t)cap;
+  t->shared = false;
+  return WS_OK;
+}
 
 void ws_event_target_free(ws_event_target *t) {
   if (!t || t->embedded)
@@ -279,41 +334,52 @@ void ws_event_target_free(ws_event_target *t) {
   destroy(t);
 }
 
-/* Drop entries flagged removed; only when no dispatch holds indices into the array. */
+/* Drop entries flagged removed; only when no dispatch holds indices into the array. A shared
+ * set never holds removed entries (it is built swept, and flagging one copies it first). */
 static void sweep(ws_event_target *t) {
+  if (t->shared)
+    return;
   uint32_t w = 0;
   for (uint32_t r = 0; r < t->len; r++) {
     if (!t->v[r].removed)
       t->v[w++] = t->v[r];
     else
-      entry_fini(t, &t->v[r]);
+      entry_fini(t->alloc, &t->v[r]);
   }
-  t->len = w;
+  t->len = (uint16_t)w;
 }
 
-static void mark_removed(ws_event_target *t, entry *e) {
-  e->removed = true;
+/* Flag entry i removed (t already unshared). */
+static void mark_removed(ws_event_target *t, uint32_t i) {
+  t->v[i].removed = true;
   if (t->depth == 0)
     sweep(t);
   else
     t->dirty = true; /* swept when the outermost dispatch returns */
 }
 
-static entry *find(ws_event_target *t, const char *type, bool handler, ws_event_listener_cb cb,
-                   void *ud) {
+/* The index of the matching live entry, or -1. Read-only, so it works on a view as is: a call
+ * that finds nothing to change (a duplicate add, a missing remove) copies nothing. */
+static int32_t find(const ws_event_target *t, const char *type, bool handler,
+                    ws_event_listener_cb cb, void *ud) {
   for (uint32_t i = 0; i < t->len; i++) {
-    entry *e = &t->v[i];
+    const entry *e = &t->v[i];
     if (e->removed || e->handler != handler || strcmp(e->type, type) != 0) /* not hot */
       continue;
     if (handler || (e->cb == cb && e->ud == ud))
-      return e;
+      return (int32_t)i;
   }
-  return NULL;
+  return -1;
 }
 
 /* The types a WebSocket dispatches are shared static strings; others are copied. */
 static int append(ws_event_target *t, const char *type, bool handler, ws_event_listener_cb cb,
                   void *ud) {
+  if (t->len >= MAX_LISTENERS)
+    return WS_ERR_LIMIT;
+  int rc = unshare(t, 1);
+  if (rc)
+    return rc;
   uint8_t known = known_type(type);
   const char *tp = known ? KNOWN_TYPES[known - 1] : NULL;
   char *copy = NULL;
@@ -326,11 +392,7 @@ static int append(ws_event_target *t, const char *type, bool handler, ws_event_l
     tp = copy;
   }
   if (t->len == t->cap) {
-    uint32_t cap = t->cap ? t->cap * 2 : 1; /* one handler (a server's "message") is common */
-    if (t->cap >= MAX_LISTENERS) {
-      ws__free(t->alloc, copy);
-      return WS_ERR_LIMIT;
-    }
+    uint32_t cap = t->cap ? t->cap * 2u : 1u; /* one handler (a server's "message") is common */
     if (cap > MAX_LISTENERS)
       cap = MAX_LISTENERS;
     entry *v = ws__realloc(t->alloc, t->v, cap * sizeof *v);
@@ -339,7 +401,7 @@ static int append(ws_event_target *t, const char *type, bool handler, ws_event_l
       return WS_ERR_NOMEM;
     }
     t->v = v;
-    t->cap = cap;
+    t->cap = (uint16_t)cap;
   }
   entry *e = &t->v[t->len++];
   memset(e, 0, sizeof *e);
@@ -363,19 +425,23 @@ int ws_event_target_set_handler(ws_event_target *t, const char *type, ws_event_l
   int rc = check(t, type);
   if (rc)
     return rc;
-  entry *e = find(t, type, true, NULL, NULL);
+  int32_t i = find(t, type, true, NULL, NULL);
   if (!cb) {
     /* HTML "deactivate an event handler": its listener leaves the list; set again, it re-enters
      * at the end. */
-    if (e)
-      mark_removed(t, e);
-    return WS_OK;
+    if (i >= 0 && (rc = unshare(t, 0)) == WS_OK)
+      mark_removed(t, (uint32_t)i);
+    return rc;
   }
-  if (e) {
+  if (i >= 0) {
+    if (t->v[i].cb == cb && t->v[i].ud == user_data)
+      return WS_OK; /* the value it has: nothing to change (and nothing to copy on a view) */
     /* HTML: changing an active handler's value keeps its listener (and so its position); the
      * listener reads the handler when called, so a dispatch under way sees the new value. */
-    e->cb = cb;
-    e->ud = user_data;
+    if ((rc = unshare(t, 0)) != WS_OK)
+      return rc;
+    t->v[i].cb = cb;
+    t->v[i].ud = user_data;
     return WS_OK;
   }
   return append(t, type, true, cb, user_data);
@@ -389,7 +455,7 @@ int ws_event_target_add_listener(ws_event_target *t, const char *type, ws_event_
   if (!cb)
     return WS_ERR_INVAL;
   /* DOM "add an event listener": an equal (type, callback, capture) entry means do nothing. */
-  if (find(t, type, false, cb, user_data))
+  if (find(t, type, false, cb, user_data) >= 0)
     return WS_OK;
   return append(t, type, false, cb, user_data);
 }
@@ -399,10 +465,12 @@ int ws_event_target_remove_listener(ws_event_target *t, const char *type, ws_eve
   int rc = check(t, type);
   if (rc)
     return rc;
-  entry *e = cb ? find(t, type, false, cb, user_data) : NULL;
-  if (!e)
+  int32_t i = cb ? find(t, type, false, cb, user_data) : -1;
+  if (i < 0)
     return WS_ERR_NOT_FOUND;
-  mark_removed(t, e);
+  if ((rc = unshare(t, 0)) != WS_OK)
+    return rc;
+  mark_removed(t, (uint32_t)i);
   return WS_OK;
 }
 
@@ -412,13 +480,16 @@ int ws_event_target_dispatch(ws_event_target *t, ws_event *ev) {
   /* DOM dispatchEvent: InvalidStateError if the event is being dispatched. */
   if (ev->in_dispatch || t->free_pending)
     return WS_ERR_STATE;
+  if (t->depth == UINT16_MAX)
+    return WS_ERR_LIMIT; /* 65535 nested dispatches on one target: a runaway recursion */
   ev->dispatched = true;
   ev->in_dispatch = true;
   t->depth++;
   /* Entries appended from here on are past n: not called in this dispatch (DOM clones the list). */
   uint32_t n = t->len;
   for (uint32_t i = 0; i < n && !t->free_pending; i++) {
-    /* Re-read through t->v each time: a listener may have grown (moved) the array. */
+    /* Re-read through t->v each time: a listener may have grown (moved) the array, or copied a
+     * shared one into its own (copy-on-write keeps the indices). */
     const entry *e = &t->v[i];
     if (e->removed || !same_type(e->known, e->type, ev->known, ev->type))
       continue;
@@ -435,4 +506,54 @@ int ws_event_target_dispatch(ws_event_target *t, ws_event *ev) {
     }
   }
   return WS_OK;
+}
+
+/* ---- shared listener sets ------------------------------------------------------------------- */
+
+int ws__listener_set_take(ws_event_target *t, ws__listener_set **out) {
+  /* No dispatch runs on t (depth 0), so nothing flagged removed is left: mark_removed swept. */
+  int rc = unshare(t, 0);
+  if (rc)
+    return rc;
+  ws__listener_set *s = NULL;
+  if (t->len) {
+    s = ws__malloc(t->alloc, sizeof *s + t->len * sizeof(entry));
+    if (!s)
+      return WS_ERR_NOMEM;
+    s->next = NULL;
+    s->len = t->len;
+    memcpy(s->v, t->v, t->len * sizeof(entry)); /* the type strings move with the entries */
+    ws__free(t->alloc, t->v);
+    t->v = NULL;
+    t->len = t->cap = 0;
+  }
+  *out = s;
+  return WS_OK;
+}
+
+int ws__listener_set_handler(const ws_allocator *alloc, ws__listener_set *from, const char *type,
+                             ws_event_listener_cb cb, void *user_data, ws__listener_set **out) {
+  /* Through a target viewing `from`, so that the set follows the very rules of set_handler
+   * (position kept, a cleared slot leaves, 1024 entries) and `from` is not touched. */
+  ws_event_target tmp;
+  ws__event_target_init(&tmp, alloc);
+  ws__event_target_share(&tmp, from);
+  int rc = ws_event_target_set_handler(&tmp, type, cb, user_data);
+  if (rc == WS_OK) {
+    if (tmp.shared)
+      *out = from; /* nothing changed: still the view */
+    else
+      rc = ws__listener_set_take(&tmp, out);
+  }
+  ws__event_target_fini(&tmp);
+  return rc;
+}
+
+void ws__listener_set_free(const ws_allocator *alloc, ws__listener_set *s) {
+  if (!s)
+    return;
+  alloc = ws__alloc_or_default(alloc);
+  for (uint32_t i = 0; i < s->len; i++)
+    entry_fini(alloc, &s->v[i]);
+  ws__free(alloc, s);
 }

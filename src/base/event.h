@@ -48,21 +48,53 @@ typedef struct ws__listener {
   uint8_t known; /* as ws_event.known */
 } ws__listener;
 
+/* A listener list that many targets share read-only: a server route's handlers, which every
+ * connection of the route starts with. Built by ws__listener_set_handler or _take and never
+ * changed after (a change builds a new set); it owns its entries' allocated type strings. */
+typedef struct ws__listener_set {
+  struct ws__listener_set *next; /* free for the owner's use (the server's retired sets) */
+  uint32_t len;                  /* 1..1024 (an empty set is NULL) */
+  ws__listener v[];
+} ws__listener_set;
+
 /* An EventTarget, embeddable (a ws_socket carries one: no allocation until a listener is
- * added, one array of 32-byte entries after). */
+ * added, one array of 32-byte entries after). A target may also be a *view* of a
+ * ws__listener_set (shared): it dispatches the set's entries in place and copies them into an
+ * array of its own before its first change (copy-on-write), so a connection that keeps its
+ * route's handlers allocates nothing for them. 24 bytes on LP64. */
 struct ws_event_target {
   const ws_allocator *alloc;
-  ws__listener *v;
-  uint32_t len, cap;
-  uint32_t depth;    /* dispatches in progress on this target (re-entrancy) */
-  bool free_pending; /* ws_event_target_free() was called from a listener */
-  bool embedded;     /* inside another object: ws__event_target_fini, never freed itself */
-  bool dirty;        /* entries were flagged removed during a dispatch: sweep after it */
+  ws__listener *v;  /* owned, or a shared set's entries (never written through then) */
+  uint16_t len, cap; /* at most MAX_LISTENERS (1024, event.c) */
+  uint16_t depth;    /* dispatches in progress on this target (re-entrancy), at most 65535 */
+  bool free_pending : 1; /* ws_event_target_free() was called from a listener */
+  bool embedded : 1;     /* inside another object: ws__event_target_fini, never freed itself */
+  bool dirty : 1;        /* entries were flagged removed during a dispatch: sweep after it */
+  bool shared : 1;       /* v is a ws__listener_set's: copy before any change, never free */
 };
 
 /* An embedded target: init before use, fini when its owner goes (not from a listener). */
 void ws__event_target_init(ws_event_target *t, const ws_allocator *alloc);
 void ws__event_target_fini(ws_event_target *t);
+
+/* Make t a view of `from` (NULL or empty: no listeners), dropping what t had; no allocation.
+ * Not while a dispatch runs on t. `from` must stay alive, unchanged, while t is a view of it:
+ * until t is finalised or changed (any change first copies the entries into t's own array;
+ * out of memory there leaves t a view, unchanged, and the change returns WS_ERR_NOMEM). */
+void ws__event_target_share(ws_event_target *t, const ws__listener_set *from);
+
+/* A new set: `from` (NULL: empty) with its on<type> handler slot set as
+ * ws_event_target_set_handler would (cb NULL clears). *out gets the new set, or `from` itself
+ * when nothing changed, or NULL when the result is empty; `from` is never modified. Errors as
+ * ws_event_target_set_handler (WS_ERR_INVAL, WS_ERR_NOMEM, WS_ERR_LIMIT); *out is then left
+ * unset. */
+int ws__listener_set_handler(const ws_allocator *alloc, ws__listener_set *from, const char *type,
+                             ws_event_listener_cb cb, void *user_data, ws__listener_set **out);
+/* Moves t's listeners into a new set (*out; NULL when t has none) and leaves t empty. Not while
+ * a dispatch runs on t. WS_ERR_NOMEM leaves t as it was (if it was a view: its own copy). */
+int ws__listener_set_take(ws_event_target *t, ws__listener_set **out);
+/* Frees a set (NULL is ignored): no target may still be a view of it. */
+void ws__listener_set_free(const ws_allocator *alloc, ws__listener_set *s);
 
 /* Initialise an embedded, trusted event of the library's own (no allocation).
  * ws__close_event_set: reason_len must be <= 123 (it comes off the wire or from a validated close()). */

@@ -627,4 +627,294 @@ WS_TEST(allocation_failures_return_null_or_nomem_and_leak_nothing) {
   WS_CHECK_EQ_INT(c.live, 0);
 }
 
+/* ---- shared listener sets (copy-on-write views: a server route's handlers) ----------------- */
+
+/* A set made of the listeners a, b, z on "close" (b and z as given, NULL: left out), built
+ * through a throwaway target as the server builds its routes' sets. */
+static ws__listener_set *set_of(const ws_allocator *al, node *a, node *b, node *z) {
+  ws_event_target *t = ws_event_target_new(al);
+  node *ns[3] = {a, b, z};
+  for (int k = 0; k < 3; k++)
+    if (ns[k])
+      WS_CHECK_EQ_INT(ws_event_target_add_listener(t, "close", rec, ns[k]), WS_OK);
+  ws__listener_set *s = NULL;
+  WS_CHECK_EQ_INT(ws__listener_set_take(t, &s), WS_OK);
+  ws_event_target_free(t);
+  return s;
+}
+
+WS_TEST(a_view_dispatches_the_shared_listeners_and_owns_nothing) {
+  ws_test_counting cnt = {1000, 0};
+  ws_allocator al = ws_test_counting_allocator(&cnt);
+  ctx c = {0};
+  node a = {&c, 'a', NULL, NULL, 0}, b = {&c, 'b', NULL, NULL, 0}, x = {&c, 'x', NULL, NULL, 0};
+  ws__listener_set *s = set_of(&al, &a, &b, NULL);
+  /* a handler of a type the library does not know: its type string belongs to the set */
+  ws__listener_set *s2 = NULL;
+  WS_CHECK_EQ_INT(ws__listener_set_handler(&al, s, "x-custom", rec, &x, &s2), WS_OK);
+  WS_CHECK(s2 != NULL && s2 != s);
+  int live = cnt.live;
+  ws_event_target v, w;
+  ws__event_target_init(&v, &al);
+  ws__event_target_init(&w, &al);
+  ws__event_target_share(&v, s2);
+  ws__event_target_share(&w, s2); /* two views of one set */
+  c.t = &v;
+  WS_CHECK_EQ_STR(fire(&c, "close"), "ab");
+  WS_CHECK_EQ_STR(fire(&c, "x-custom"), "x");
+  c.t = &w;
+  WS_CHECK_EQ_STR(fire(&c, "close"), "ab");
+  WS_CHECK_EQ_INT(cnt.live, live); /* sharing and dispatching allocate nothing */
+  /* Finalising a view frees nothing it does not own (ASan would see a double free). */
+  ws__event_target_fini(&v);
+  ws__event_target_fini(&w);
+  WS_CHECK_EQ_INT(cnt.live, live);
+  /* The set s is unchanged by the one built from it. */
+  ws__event_target_init(&v, &al);
+  ws__event_target_share(&v, s);
+  c.t = &v;
+  WS_CHECK_EQ_STR(fire(&c, "x-custom"), "");
+  ws__event_target_fini(&v);
+  ws__listener_set_free(&al, s);
+  ws__listener_set_free(&al, s2);
+  WS_CHECK_EQ_INT(cnt.live, 0);
+}
+
+/* Each change, made on a view of the set {onclose = h, listener a on "close", onx-custom = x}:
+ * what the view then fires on "close", and whether it had to copy. The set and another view of
+ * it must be unchanged in every row. */
+enum { OP_SET, OP_CLEAR, OP_ADD, OP_REMOVE };
+WS_TEST(a_change_on_a_view_copies_and_leaves_the_set_untouched) {
+  ws_test_counting cnt = {1000, 0};
+  ws_allocator al = ws_test_counting_allocator(&cnt);
+  ctx c = {0};
+  node h = {&c, 'h', NULL, NULL, 0}, a = {&c, 'a', NULL, NULL, 0}, x = {&c, 'x', NULL, NULL, 0},
+       g = {&c, 'g', NULL, NULL, 0};
+  static const struct {
+    int op;
+    char who; /* 'h' 'a' 'g' */
+    int rc;
+    const char *fires;
+    bool copies;
+  } rows[] = {
+      {OP_SET, 'g', WS_OK, "ga", true},   /* new value, same position */
+      {OP_SET, 'h', WS_OK, "ha", false},  /* the value it has: nothing to change */
+      {OP_CLEAR, 'h', WS_OK, "a", true},  /* the slot leaves the list */
+      {OP_ADD, 'g', WS_OK, "hag", true},  /* appended */
+      {OP_ADD, 'a', WS_OK, "ha", false},  /* a duplicate: nothing to do */
+      {OP_REMOVE, 'a', WS_OK, "h", true}, /* removed */
+      {OP_REMOVE, 'g', WS_ERR_NOT_FOUND, "ha", false},
+  };
+  ws_event_target b;
+  ws__event_target_init(&b, &al);
+  WS_CHECK_EQ_INT(ws_event_target_set_handler(&b, "close", rec, &h), WS_OK);
+  WS_CHECK_EQ_INT(ws_event_target_add_listener(&b, "close", rec, &a), WS_OK);
+  WS_CHECK_EQ_INT(ws_event_target_set_handler(&b, "x-custom", rec, &x), WS_OK);
+  ws__listener_set *s = NULL;
+  WS_CHECK_EQ_INT(ws__listener_set_take(&b, &s), WS_OK);
+  ws__event_target_fini(&b);
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    node *who = rows[i].who == 'h' ? &h : rows[i].who == 'a' ? &a : &g;
+    ws_event_target v, w;
+    ws__event_target_init(&v, &al);
+    ws__event_target_init(&w, &al);
+    ws__event_target_share(&v, s);
+    ws__event_target_share(&w, s);
+    int live = cnt.live, rc = -1;
+    switch (rows[i].op) {
+    case OP_SET: rc = ws_event_target_set_handler(&v, "close", rec, who); break;
+    case OP_CLEAR: rc = ws_event_target_set_handler(&v, "close", NULL, NULL); break;
+    case OP_ADD: rc = ws_event_target_add_listener(&v, "close", rec, who); break;
+    default: rc = ws_event_target_remove_listener(&v, "close", rec, who); break;
+    }
+    WS_CHECK_MSG(rc == rows[i].rc, "row %zu: rc %d", i, rc);
+    /* A copy is the array and the copy of the one type string the set owns. */
+    WS_CHECK_MSG((cnt.live > live) == rows[i].copies, "row %zu: %d blocks", i, cnt.live - live);
+    c.t = &v;
+    WS_CHECK_MSG(strcmp(fire(&c, "close"), rows[i].fires) == 0, "row %zu: %s", i, c.log);
+    WS_CHECK_EQ_STR(fire(&c, "x-custom"), "x"); /* the copy kept the custom type */
+    c.t = &w;
+    WS_CHECK_MSG(strcmp(fire(&c, "close"), "ha") == 0, "row %zu: other view %s", i, c.log);
+    ws__event_target_fini(&v); /* frees the copy, not the set (ASan) */
+    WS_CHECK_EQ_INT(cnt.live, live);
+    ws__event_target_fini(&w);
+  }
+  ws__event_target_init(&b, &al);
+  ws__event_target_share(&b, s);
+  c.t = &b;
+  WS_CHECK_EQ_STR(fire(&c, "close"), "ha");
+  ws__event_target_fini(&b);
+  ws__listener_set_free(&al, s);
+  WS_CHECK_EQ_INT(cnt.live, 0);
+}
+
+/* DOM dispatch on a view: a listener that removes a later shared listener, or adds one, copies
+ * the list under the running dispatch, which carries on over the copy. */
+WS_TEST(changes_during_dispatch_on_a_view_follow_the_dom) {
+  ctx c = {0};
+  node b = {&c, 'b', NULL, NULL, 0}, z = {&c, 'z', NULL, NULL, 0}, n = {&c, 'n', NULL, NULL, 0};
+  node a = {&c, 'a', remove_other, &b, 0};
+  ws__listener_set *s = set_of(NULL, &a, &b, &z);
+  ws_event_target v;
+  ws__event_target_init(&v, NULL);
+  ws__event_target_share(&v, s);
+  c.t = &v;
+  WS_CHECK_EQ_STR(fire(&c, "close"), "az"); /* b, not yet reached, is skipped */
+  WS_CHECK_EQ_INT(c.rc, WS_OK);
+  WS_CHECK_EQ_INT(b.calls, 0);
+  WS_CHECK_EQ_STR(fire(&c, "close"), "az");
+  WS_CHECK_EQ_INT(c.rc, WS_ERR_NOT_FOUND);
+  ws__event_target_fini(&v);
+
+  /* Adding: not called in this dispatch, called in the next. */
+  a.act = add_other;
+  a.other = &n;
+  ws__event_target_init(&v, NULL);
+  ws__event_target_share(&v, s);
+  WS_CHECK_EQ_STR(fire(&c, "close"), "abz");
+  WS_CHECK_EQ_STR(fire(&c, "close"), "abzn");
+  ws__event_target_fini(&v);
+
+  /* The set itself never changed. */
+  a.act = NULL;
+  ws__event_target_init(&v, NULL);
+  ws__event_target_share(&v, s);
+  WS_CHECK_EQ_STR(fire(&c, "close"), "abz");
+  ws__event_target_fini(&v);
+  ws__listener_set_free(NULL, s);
+}
+
+/* Out of memory while copying: the change fails with WS_ERR_NOMEM, the view is intact, nothing
+ * leaks. Each change needs the array, then the copy of the custom type the set owns, then (an
+ * add of a custom type) the copy of the new type: fail each in turn. */
+WS_TEST(out_of_memory_while_copying_leaves_the_view_intact) {
+  ws_test_counting cnt = {1000, 0};
+  ws_allocator al = ws_test_counting_allocator(&cnt);
+  ctx c = {0};
+  node h = {&c, 'h', NULL, NULL, 0}, x = {&c, 'x', NULL, NULL, 0}, g = {&c, 'g', NULL, NULL, 0};
+  ws__listener_set *s0 = NULL, *s = NULL;
+  WS_CHECK_EQ_INT(ws__listener_set_handler(&al, NULL, "close", rec, &h, &s0), WS_OK);
+  WS_CHECK_EQ_INT(ws__listener_set_handler(&al, s0, "x-custom", rec, &x, &s), WS_OK);
+  ws__listener_set_free(&al, s0);
+  static const struct {
+    int op;
+    const char *type;
+    int needed; /* allocations the change makes */
+    const char *fires;
+  } rows[] = {
+      {OP_SET, "close", 2, "g"},
+      {OP_CLEAR, "close", 2, ""},
+      {OP_ADD, "close", 2, "hg"},
+      {OP_ADD, "y-custom", 3, "h"},
+      {OP_REMOVE, "x-custom", 2, "h"},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    for (int budget = 0; budget <= rows[i].needed; budget++) {
+      ws_event_target v;
+      ws__event_target_init(&v, &al);
+      ws__event_target_share(&v, s);
+      int live = cnt.live;
+      cnt.budget = budget;
+      int rc;
+      switch (rows[i].op) {
+      case OP_SET: rc = ws_event_target_set_handler(&v, rows[i].type, rec, &g); break;
+      case OP_CLEAR: rc = ws_event_target_set_handler(&v, rows[i].type, NULL, NULL); break;
+      case OP_ADD: rc = ws_event_target_add_listener(&v, rows[i].type, rec, &g); break;
+      default: rc = ws_event_target_set_handler(&v, rows[i].type, NULL, NULL); break;
+      }
+      cnt.budget = 1000;
+      c.t = &v;
+      if (budget < rows[i].needed) {
+        WS_CHECK_MSG(rc == WS_ERR_NOMEM, "row %zu budget %d: rc %d", i, budget, rc);
+        if (budget < 2) { /* the copy itself failed: still the view, nothing allocated */
+          WS_CHECK_MSG(v.shared, "row %zu budget %d", i, budget);
+          WS_CHECK_EQ_INT(cnt.live, live);
+        }
+        WS_CHECK_MSG(strcmp(fire(&c, "close"), "h") == 0, "row %zu budget %d: %s", i, budget,
+                     c.log);
+      } else {
+        WS_CHECK_MSG(rc == WS_OK, "row %zu: rc %d", i, rc);
+        WS_CHECK_MSG(!v.shared, "row %zu", i);
+        WS_CHECK_MSG(strcmp(fire(&c, "close"), rows[i].fires) == 0, "row %zu: %s", i, c.log);
+      }
+      /* whatever happened, the custom handler of the set still works on the view */
+      WS_CHECK_MSG(strcmp(fire(&c, "x-custom"), rows[i].op == OP_REMOVE && budget >= 2 ? "" : "x")
+                       == 0, "row %zu budget %d: %s", i, budget, c.log);
+      ws__event_target_fini(&v);
+      WS_CHECK_EQ_INT(cnt.live, live);
+    }
+  }
+  /* A set built from a set when memory runs out: an error, the source untouched, no leak. */
+  int live = cnt.live;
+  for (int budget = 0; budget < 3; budget++) {
+    cnt.budget = budget;
+    ws__listener_set *out = NULL;
+    WS_CHECK_EQ_INT(ws__listener_set_handler(&al, s, "close", rec, &g, &out), WS_ERR_NOMEM);
+    WS_CHECK_EQ_INT(cnt.live, live);
+  }
+  cnt.budget = 1000;
+  ws_event_target v;
+  ws__event_target_init(&v, &al);
+  ws__event_target_share(&v, s);
+  c.t = &v;
+  WS_CHECK_EQ_STR(fire(&c, "close"), "h");
+  ws__event_target_fini(&v);
+  ws__listener_set_free(&al, s);
+  WS_CHECK_EQ_INT(cnt.live, 0);
+}
+
+WS_TEST(a_set_follows_the_handler_rules_and_the_1024_limit) {
+  ctx c = {0};
+  node h = {&c, 'h', NULL, NULL, 0}, g = {&c, 'g', NULL, NULL, 0}, o = {&c, 'o', NULL, NULL, 0};
+  ws__listener_set *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *same = NULL;
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, NULL, "close", rec, &h, &s1), WS_OK);
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, s1, "open", rec, &o, &s2), WS_OK);
+  /* the value it has: the same set back */
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, s2, "open", rec, &o, &same), WS_OK);
+  WS_CHECK(same == s2);
+  /* a new value keeps the position; clearing leaves the list; clearing all gives NULL */
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, s2, "close", rec, &g, &s3), WS_OK);
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, s3, "open", NULL, NULL, &s4), WS_OK);
+  WS_CHECK(s4 != NULL && s4->len == 1);
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, s4, "close", NULL, NULL, &same), WS_OK);
+  WS_CHECK(same == NULL);
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, s4, "", NULL, NULL, &same), WS_OK);
+  WS_CHECK(same == s4);
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, s4, NULL, rec, &g, &same), WS_ERR_INVAL);
+  ws_event_target v;
+  ws__event_target_init(&v, NULL);
+  ws__event_target_share(&v, s3);
+  c.t = &v;
+  WS_CHECK_EQ_STR(fire(&c, "close"), "g");
+  ws__event_target_share(&v, s2); /* re-pointing a view frees nothing */
+  WS_CHECK_EQ_STR(fire(&c, "close"), "h");
+  ws__event_target_share(&v, NULL);
+  WS_CHECK_EQ_STR(fire(&c, "close"), "");
+  ws__event_target_fini(&v);
+  ws__listener_set_free(NULL, s1);
+  ws__listener_set_free(NULL, s2);
+  ws__listener_set_free(NULL, s3);
+  ws__listener_set_free(NULL, s4);
+
+  /* A full set: a view of it can add nothing (WS_ERR_LIMIT, before any copy), remove one and
+   * add again. */
+  static char uds[1025];
+  ws_event_target *t = ws_event_target_new(NULL);
+  for (int k = 0; k < 1024; k++)
+    ws_event_target_add_listener(t, "close", rec, &uds[k]);
+  ws__listener_set *full = NULL;
+  WS_CHECK_EQ_INT(ws__listener_set_take(t, &full), WS_OK);
+  ws_event_target_free(t);
+  WS_CHECK(full != NULL && full->len == 1024);
+  ws__event_target_init(&v, NULL);
+  ws__event_target_share(&v, full);
+  WS_CHECK_EQ_INT(ws_event_target_add_listener(&v, "close", rec, &uds[1024]), WS_ERR_LIMIT);
+  WS_CHECK(v.shared);
+  WS_CHECK_EQ_INT(ws__listener_set_handler(NULL, full, "open", rec, &o, &same), WS_ERR_LIMIT);
+  WS_CHECK_EQ_INT(ws_event_target_remove_listener(&v, "close", rec, &uds[0]), WS_OK);
+  WS_CHECK_EQ_INT(ws_event_target_add_listener(&v, "close", rec, &uds[1024]), WS_OK);
+  ws__event_target_fini(&v);
+  ws__listener_set_free(NULL, full);
+}
+
 int main(void) { return ws_test_main(); }

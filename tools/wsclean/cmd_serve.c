@@ -225,7 +225,8 @@ static void on_message(const ws_event *ev, void *ud) {
 }
 
 /* A plain echo connection keeps no record of its own (memory per idle connection, issue 8):
- * the handler's data is the loop, the socket is the event's target. */
+ * the handler's data is the loop, the socket is the event's target. It is the route's handler
+ * (ws_server_route_on), shared by every connection: a plain one allocates nothing for it. */
 static void on_message_plain(const ws_event *ev, void *ud) {
   echo(ws_event_socket(ev), ud, SC_ECHO, ev);
 }
@@ -302,9 +303,9 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   serve_loop *sl = ud;
   const scenario_def *sc = sl->o->scenarios == 1 ? find_scenario(req) : NULL;
   if (!sc && sl->o->verbosity < 2) {
-    /* Plain echo, nothing logged per connection: no record (SIGHUP reaches it through
-     * ws_server_close_all). */
-    return ws_on(ws, "message", on_message_plain, sl) == WS_OK ? 0 : -1;
+    /* Plain echo, nothing logged per connection: no record, and the route's handler echoes
+     * (SIGHUP reaches it through ws_server_close_all). */
+    return 0;
   }
   conn_rec *c = ws__calloc(NULL, 1, sizeof(*c));
   if (!c)
@@ -322,6 +323,7 @@ static int on_connection(ws_server *srv, ws_socket *ws, const ws_http_request *r
   if (sl->conns)
     sl->conns->prev = c;
   sl->conns = c;
+  /* These override the route's plain echo for this socket only. */
   if (ws_on(ws, "message", on_message, c) != WS_OK || ws_on(ws, "close", on_close, c) != WS_OK) {
     ws_on(ws, "message", NULL, NULL);
     unlink_rec(c);
@@ -589,7 +591,8 @@ int ws_cmd_serve(int argc, char **argv) {
     so.deflate.enabled = o.deflate;
     int err = 0;
     sl->srv = sl->loop ? ws_server_new(sl->loop, &so, &err) : NULL;
-    if (!sl->srv || ws_server_route(sl->srv, "*", NULL, 0, on_connection, sl) != WS_OK) {
+    if (!sl->srv || ws_server_route(sl->srv, "*", NULL, 0, on_connection, sl) != WS_OK ||
+        (err = ws_server_route_on(sl->srv, "*", "message", on_message_plain, sl)) != WS_OK) {
       fprintf(stderr, "wsclean serve: cannot listen on %s:%u: %s\n", o.host, port,
               ws_strerror(err ? err : WS_ERR_NOMEM));
       rc = WS_EXIT_FAIL;
