@@ -414,7 +414,7 @@ static int park_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *re
   return 0;
 }
 
-/* A loop (on allocator al, NULL: the default) with a server on 127.0.0.1 (route "*" -> on_conn,
+/* A loop (on allocator al, NULL: the default) with a server on 127.0.0.1 (route "*" -> conn_cb,
  * ud NULL: the rig's server recorder) and one client, open. park_ms < 0 and max_msg 0:
  * the defaults. */
 typedef struct rig {
@@ -424,7 +424,7 @@ typedef struct rig {
   rec sr, cr;
 } rig;
 static void rig_open(rig *g, const ws_allocator *al, int64_t park_ms, uint64_t max_msg,
-                     ws_connection_cb on_conn, void *ud) {
+                     ws_connection_cb conn_cb, void *ud) {
   memset(g, 0, sizeof *g);
   g->loop = ws_loop_new(al);
   ws_server_options o;
@@ -437,7 +437,7 @@ static void rig_open(rig *g, const ws_allocator *al, int64_t park_ms, uint64_t m
   int err = 0;
   g->srv = ws_server_new(g->loop, &o, &err);
   WS_CHECK_EQ_INT(err, WS_OK);
-  ws_server_route(g->srv, "*", NULL, 0, on_conn, ud ? ud : &g->sr);
+  ws_server_route(g->srv, "*", NULL, 0, conn_cb, ud ? ud : &g->sr);
   char url[64];
   snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(g->srv));
   ws_open_options oo;
