@@ -11,7 +11,7 @@ TEST_CC    := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(C
 FUZZ_SECONDS ?= 300
 CTEST_ARGS ?=
 
-.PHONY: all build build-cli run test deps deps-build fuzz bench format lint clean coverage hostile soak
+.PHONY: all build build-cli run test deps deps-build fuzz bench bench-scale format lint clean coverage hostile soak
 
 all: build
 
@@ -62,6 +62,12 @@ soak: deps $(BUILD)/build.ninja
 bench: deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
 	@bench/run.sh $(BUILD)
+
+# Idle connections at scale on one server process: 10,000, 50,000, 100,000 (each needs that many
+# file descriptors per process; counts over the RLIMIT_NOFILE hard limit are reported skipped).
+bench-scale: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+	@bench/scale.sh $(BUILD) $(SCALE_COUNTS)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 format:
