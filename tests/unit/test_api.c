@@ -512,24 +512,30 @@ static int idle_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *re
     is->ws[is->n++] = ws;
   return 0;
 }
+/* A server on 127.0.0.1 (conn idle timeout idle_ms, 0: none) whose route "*" records its
+ * connections in is; url gets its ws:// address. */
+static ws_server *idle_server(ws_loop *loop, uint32_t idle_ms, idle_srv *is, char *url, size_t n) {
+  ws_server_options o;
+  ws_server_options_init(&o);
+  o.host = "127.0.0.1";
+  o.conn.idle_timeout_ms = idle_ms;
+  int err = 0;
+  ws_server *srv = ws_server_new(loop, &o, &err);
+  WS_CHECK_EQ_INT(err, WS_OK);
+  memset(is, 0, sizeof *is);
+  ws_server_route(srv, "*", NULL, 0, idle_on_conn, is);
+  snprintf(url, n, "ws://127.0.0.1:%u/", ws_server_port(srv));
+  return srv;
+}
 WS_TEST(parked_connections_keep_their_deadlines_and_free_with_the_loop) {
   for (int timed = 0; timed < 2; timed++) {
     park_alloc pa = {0, false, 0, 0};
     ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
     ws_loop *loop = ws_loop_new(&al);
-    ws_server_options o;
-    ws_server_options_init(&o);
-    o.host = "127.0.0.1";
-    if (timed)
-      o.conn.idle_timeout_ms = 300;
-    int err = 0;
     idle_srv is;
-    memset(&is, 0, sizeof is);
-    ws_server *srv = ws_server_new(loop, &o, &err);
-    WS_CHECK_EQ_INT(err, WS_OK);
-    ws_server_route(srv, "*", NULL, 0, idle_on_conn, &is);
     char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+    (void)idle_server(loop, timed ? 300 : 0, &is, url, sizeof url);
+    int err = 0;
     rec cr[3];
     ws_socket *c[3];
     memset(cr, 0, sizeof cr);
@@ -656,16 +662,10 @@ static void big_keep(const ws_event *ev, void *ud) {
 }
 WS_TEST(broadcast_to_parked_connections_does_not_wake_them) {
   ws_loop *loop = ws_loop_new(NULL);
-  ws_server_options o;
-  ws_server_options_init(&o);
-  o.host = "127.0.0.1";
-  int err = 0;
-  ws_server *srv = ws_server_new(loop, &o, &err);
   idle_srv is;
-  memset(&is, 0, sizeof is);
-  ws_server_route(srv, "*", NULL, 0, idle_on_conn, &is);
   char url[64];
-  snprintf(url, sizeof url, "ws://127.0.0.1:%u/", ws_server_port(srv));
+  ws_server *srv = idle_server(loop, 0, &is, url, sizeof url);
+  int err = 0;
   ws_open_options oo;
   ws_open_options_init(&oo);
   oo.conn.max_message_size = 16u << 20;
