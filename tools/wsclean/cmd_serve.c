@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,7 @@ typedef struct serve_all {
   serve_loop *loops;
   unsigned n;
   sigset_t set;
+  atomic_bool done; /* the loops have returned: the signal thread must post nothing more */
 } serve_all;
 
 static void do_shutdown(ws_loop *loop, void *ud) {
@@ -423,12 +425,17 @@ static void do_restart(ws_loop *loop, void *ud) {
     (void)ws_server_close_all(sl->srv, NULL, WS_CLOSE_SERVICE_RESTART, "service restart");
 }
 
+/* Posts the signal's work to every loop. It is joined before the loops are freed (a SIGTERM
+ * the main thread sends itself, with `done` set, ends it): posting to a freed loop crashed the
+ * process at exit under CPU contention (hostile.py saw exit status -11 after SIGTERM). */
 static void *signal_thread(void *arg) {
   serve_all *all = arg;
   for (;;) {
     int sig = 0;
     if (sigwait(&all->set, &sig) != 0)
       continue;
+    if (atomic_load(&all->done))
+      return NULL;
     for (unsigned i = 0; i < all->n; i++)
       ws_loop_post(all->loops[i].loop, sig == SIGHUP ? do_restart : do_shutdown, &all->loops[i]);
     if (sig != SIGHUP)
@@ -550,6 +557,7 @@ int ws_cmd_serve(int argc, char **argv) {
 
   /* Signals go to the signal thread only: block them before any thread starts. */
   serve_all all = {.n = o.threads};
+  atomic_init(&all.done, false);
   sigemptyset(&all.set);
   sigaddset(&all.set, SIGINT);
   sigaddset(&all.set, SIGTERM);
@@ -614,13 +622,19 @@ int ws_cmd_serve(int argc, char **argv) {
     }
     fflush(stdout);
     pthread_t sigt;
-    pthread_create(&sigt, NULL, signal_thread, &all);
-    pthread_detach(sigt);
+    bool sig_started = pthread_create(&sigt, NULL, signal_thread, &all) == 0;
     for (unsigned i = 1; i < o.threads; i++)
       pthread_create(&loops[i].thread, NULL, loop_thread, &loops[i]);
     ws_loop_run(loops[0].loop);
     for (unsigned i = 1; i < o.threads; i++)
       pthread_join(loops[i].thread, NULL);
+    if (sig_started) {
+      /* Still in sigwait, or done after a SIGTERM/SIGINT: either way it ends now, before the
+       * loops it posts to are freed. */
+      atomic_store(&all.done, true);
+      pthread_kill(sigt, SIGTERM);
+      pthread_join(sigt, NULL);
+    }
   }
   for (unsigned i = 0; i < o.threads; i++)
     ws_loop_free(loops[i].loop);
