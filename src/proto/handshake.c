@@ -407,23 +407,31 @@ struct ws_server_reply {
   ws__buf lines; /* "Name: value\r\n" lines added by the application */
 };
 
+/* Header entries parsed on the stack while a request is incomplete (the default limit); a
+ * larger max_headers gets a heap array at the first byte instead. */
+#define STACK_HEADERS WS_HTTP_DEFAULT_MAX_HEADERS
+
+/* What a request still trickling in holds is the object and its bytes so far (slowloris: about
+ * 1.2 KiB plus the head): the header array and the two extension lists (~10 KiB together) are
+ * made once the whole head is in. */
 struct ws_server_handshake {
   const ws_allocator *alloc;
   ws_server_handshake_options o;
   int result; /* WS_ERR_AGAIN until the request is decided */
   ws__buf in;
-  ws_header *headers;
+  ws_header *headers; /* the complete request's headers (or the array for a large limit) */
   ws_http_request req;
   bool have_req;
   ws__buf out;
   int status;
   ws_server_reply reply;
   char protocol[256]; /* a token the client sent; longer ones are never chosen */
-  ws_ext_list offers;
-  ws_ext_list response;
+  ws_ext_list *ext;   /* [0] the client's offers, [1] our answer; NULL until negotiated */
   uint8_t rsv;
   char detail[DETAIL_CAP];
 };
+
+static const ws_ext_list no_extensions; /* num_offers 0: what nothing negotiated reads as */
 
 void ws_server_handshake_options_init(ws_server_handshake_options *o) {
   if (!o)
@@ -451,13 +459,6 @@ ws_server_handshake *ws_server_handshake_new(const ws_server_handshake_options *
   ws__buf_init(&h->in, alloc, h->o.max_head);
   ws__buf_init(&h->out, alloc, h->o.max_head + REPLY_MAX + 1024);
   ws__buf_init(&h->reply.lines, alloc, REPLY_MAX);
-  ws_ext_list_init(&h->offers);
-  ws_ext_list_init(&h->response);
-  h->headers = ws__calloc(alloc, h->o.max_headers, sizeof *h->headers);
-  if (!h->headers) {
-    ws__free(alloc, h);
-    return NULL;
-  }
   return h;
 }
 
@@ -468,6 +469,7 @@ void ws_server_handshake_free(ws_server_handshake *h) {
   ws__buf_free(&h->out);
   ws__buf_free(&h->reply.lines);
   ws__free(h->alloc, h->headers);
+  ws__free(h->alloc, h->ext);
   ws__free(h->alloc, h);
 }
 
@@ -720,10 +722,17 @@ static int server_validate(ws_server_handshake *h) {
   if (rc)
     return refuse(h, rc);
   /* Extensions: every Sec-WebSocket-Extensions header, in order (RFC 6455 9.1, 11.3.2). */
+  h->ext = ws__malloc(h->alloc, 2 * sizeof *h->ext);
+  if (!h->ext) {
+    set_detail(h->detail, "out of memory for the extension lists");
+    return server_refuse(h, WS_ERR_NOMEM, 500);
+  }
+  ws_ext_list_init(&h->ext[0]);
+  ws_ext_list_init(&h->ext[1]);
   for (size_t i = 0; i < n; i++) {
     if (!ws__http_ieq(hd[i].name, hd[i].name_len, "Sec-WebSocket-Extensions"))
       continue;
-    rc = ws_ext_list_parse(&h->offers, hd[i].value, hd[i].value_len);
+    rc = ws_ext_list_parse(&h->ext[0], hd[i].value, hd[i].value_len);
     if (rc) {
       set_detail(h->detail, "Sec-WebSocket-Extensions: %s in \"%.*s\"",
                  rc == WS_ERR_LIMIT ? "too many extensions or parameters" : "malformed",
@@ -731,7 +740,7 @@ static int server_validate(ws_server_handshake *h) {
       return refuse(h, WS_ERR_HS_EXTENSION_SYNTAX);
     }
   }
-  rc = ws__ext_server_negotiate(h->o.extensions, h->o.num_extensions, &h->offers, &h->response,
+  rc = ws__ext_server_negotiate(h->o.extensions, h->o.num_extensions, &h->ext[0], &h->ext[1],
                                 &h->rsv, h->detail, DETAIL_CAP);
   if (rc)
     return server_refuse(h, rc, 400);
@@ -747,9 +756,9 @@ static int server_validate(ws_server_handshake *h) {
                        accept);
   if (!rc && h->protocol[0])
     rc = ws__buf_appendf(b, "Sec-WebSocket-Protocol: %s\r\n", h->protocol);
-  if (!rc && h->response.num_offers) {
+  if (!rc && h->ext[1].num_offers) {
     char ext[WS_EXT_MAX_TEXT * 2];
-    long el = ws_ext_list_format(&h->response, ext, sizeof ext);
+    long el = ws_ext_list_format(&h->ext[1], ext, sizeof ext);
     rc = el < 0 ? (int)el : ws__buf_appendf(b, "Sec-WebSocket-Extensions: %s\r\n", ext);
   }
   rc = rc ? rc : ws__buf_append(b, h->reply.lines.data, h->reply.lines.len);
@@ -779,7 +788,15 @@ int ws_server_handshake_recv(ws_server_handshake *h, const uint8_t *in, size_t l
     return server_refuse(h, rc, 500);
   ws__http_limits lim = {h->o.max_head, h->o.max_headers, h->o.max_request_line};
   size_t at = 0;
-  long r = ws__http_parse_request(h->in.data, h->in.len, &lim, &h->req, h->headers, &at);
+  /* Each read parses the head so far (a malformed request is answered at its first bad byte,
+   * not when a blank line finally comes), into entries on the stack for the default limit. */
+  ws_header local[STACK_HEADERS];
+  ws_header *hd = h->headers;
+  if (!hd && h->o.max_headers <= STACK_HEADERS)
+    hd = local;
+  else if (!hd && !(hd = h->headers = ws__calloc(h->alloc, h->o.max_headers, sizeof *hd)))
+    return server_refuse(h, WS_ERR_NOMEM, 500);
+  long r = ws__http_parse_request(h->in.data, h->in.len, &lim, &h->req, hd, &at);
   if (r == WS_ERR_AGAIN) {
     if (consumed)
       *consumed = len;
@@ -788,6 +805,13 @@ int ws_server_handshake_recv(ws_server_handshake *h, const uint8_t *in, size_t l
   if (r < 0) {
     head_error(h->detail, "request", (int)r, h->in.data, h->in.len, at);
     return refuse(h, (int)r);
+  }
+  if (hd == local) { /* complete: the request keeps its headers as long as the object */
+    size_t nh = h->req.num_headers ? h->req.num_headers : 1;
+    if (!(h->headers = ws__malloc(h->alloc, nh * sizeof *hd)))
+      return server_refuse(h, WS_ERR_NOMEM, 500);
+    memcpy(h->headers, local, h->req.num_headers * sizeof *hd);
+    h->req.headers = h->headers;
   }
   size_t head = (size_t)r;
   h->in.len = head;
@@ -811,7 +835,7 @@ const char *ws_server_handshake_protocol(const ws_server_handshake *h) {
   return h ? h->protocol : "";
 }
 const ws_ext_list *ws_server_handshake_extensions(const ws_server_handshake *h) {
-  return h ? &h->response : NULL;
+  return !h ? NULL : h->ext ? &h->ext[1] : &no_extensions;
 }
 uint8_t ws_server_handshake_rsv(const ws_server_handshake *h) { return h ? h->rsv : 0; }
 const char *ws_server_handshake_detail(const ws_server_handshake *h) { return h ? h->detail : ""; }

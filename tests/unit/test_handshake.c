@@ -482,6 +482,97 @@ WS_TEST(server_request_fed_byte_by_byte) {
   ws_server_handshake_free(h);
 }
 
+/* An allocator that counts the bytes it holds (a size header before each block). */
+typedef struct held {
+  size_t now, peak;
+} held;
+static void *held_malloc(size_t n, void *ud) {
+  held *b = ud;
+  size_t *p = malloc(n + 16);
+  if (!p)
+    return NULL;
+  p[0] = n;
+  b->now += n;
+  if (b->now > b->peak)
+    b->peak = b->now;
+  return (char *)p + 16;
+}
+static void held_free(void *q, void *ud) {
+  if (!q)
+    return;
+  size_t *p = (size_t *)(void *)((char *)q - 16);
+  ((held *)ud)->now -= p[0];
+  free(p);
+}
+static void *held_realloc(void *q, size_t n, void *ud) {
+  void *r = held_malloc(n, ud);
+  if (r && q) {
+    size_t old = ((size_t *)(void *)((char *)q - 16))[0];
+    memcpy(r, q, old < n ? old : n);
+    held_free(q, ud);
+  }
+  return r;
+}
+
+/* Slowloris: a request that trickles in holds the object and its bytes so far, not the header
+ * array and the extension lists (~10 KiB) that only a complete head needs. Byte by byte, the
+ * memory held stays under 1.5 KiB plus what was received, and the answer is the same 101. */
+WS_TEST(a_trickling_request_holds_little_memory) {
+  held b = {0, 0};
+  ws_allocator a = {held_malloc, held_realloc, held_free, &b};
+  ws_server_handshake_options o;
+  ws_server_handshake_options_init(&o);
+  o.protocols = server_protocols;
+  o.num_protocols = 2;
+  ws_server_handshake *h = ws_server_handshake_new(&o, &a);
+  const char *in = RFC_REQUEST;
+  size_t total = strlen(in), most = 0;
+  for (size_t i = 0; i + 1 < total; i++) {
+    WS_CHECK_EQ_INT(ws_server_handshake_recv(h, (const uint8_t *)in + i, 1, NULL), WS_ERR_AGAIN);
+    size_t over = b.now > i + 1 ? b.now - (i + 1) : 0;
+    most = over > most ? over : most;
+  }
+  WS_CHECK_MSG(most < 1536, "%zu bytes held beyond the request's own", most);
+  WS_CHECK_EQ_INT(ws_server_handshake_recv(h, (const uint8_t *)in + total - 1, 1, NULL), WS_OK);
+  size_t len;
+  const uint8_t *resp = ws_server_handshake_response(h, &len);
+  check_golden("server_101_rfc.http", resp, len);
+  const ws_http_request *r = ws_server_handshake_request(h);
+  size_t vl = 0;
+  WS_CHECK(r && r->num_headers == 7 && ws_http_request_header(r, "Origin", &vl) && vl == 18);
+  ws_server_handshake_free(h);
+  WS_CHECK_EQ_INT(b.now, 0);
+}
+
+/* A max_headers above the default parses into an array of its own (not the stack's). */
+WS_TEST(a_large_header_limit_takes_that_many_headers) {
+  char req[16384];
+  int n = snprintf(req, sizeof req, "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                                    "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+  for (int i = 0; i < 150; i++)
+    n += snprintf(req + n, sizeof req - (size_t)n, "X-Extra-%d: %d\r\n", i, i);
+  snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+  for (int big = 0; big < 2; big++) {
+    ws_server_handshake_options o;
+    ws_server_handshake_options_init(&o);
+    o.max_headers = big ? 200 : 0; /* 0: the default, 100 */
+    o.max_head = sizeof req;
+    ws_server_handshake *h = ws_server_handshake_new(&o, NULL);
+    int rc = feed_server(h, req, NULL);
+    if (big) {
+      WS_CHECK_EQ_INT(rc, WS_OK);
+      const ws_http_request *r = ws_server_handshake_request(h);
+      size_t vl = 0;
+      const char *v = ws_http_request_header(r, "X-Extra-149", &vl);
+      WS_CHECK(r && r->num_headers == 155 && v && vl == 3 && memcmp(v, "149", 3) == 0);
+    } else {
+      WS_CHECK_EQ_INT(ws_server_handshake_status(h), 431);
+    }
+    ws_server_handshake_free(h);
+  }
+}
+
 typedef struct app {
   int refuse_with;
   int pick;
