@@ -242,8 +242,8 @@ static void on_accept(ws__io *io, uint32_t ev) {
     int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0)
       return; /* EAGAIN, or EMFILE and friends: try again next turn */
-    /* The handshake object (about 11 KiB) is made at the first read and freed as soon as the
-     * request is answered: a connection storm or a slow client costs the socket only. */
+    /* The handshake object (~1.1 KiB while the request comes in) is made at the first read and
+     * freed as soon as the request is answered: a connection storm costs the sockets only. */
     ws_socket *ws = ws__socket_alloc(srv->loop, true);
     if (!ws) {
       close(fd);
