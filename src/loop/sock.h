@@ -76,8 +76,8 @@ const char *ws__sock_detail(const ws__sock *s);
  * takes its own reference). Returns WS_OK (on_open follows), or WS_ERR_RESOLVE/WS_ERR_CONNECT/
  * WS_ERR_NOMEM with s->detail set (the socket is then closed; no callback follows). */
 int ws__sock_connect(ws__sock *s, const char *host, const char *port, SSL_CTX *tls);
-/* Adopt an accepted fd (non-blocking is set here); with tls (a server SSL_CTX) the TLS handshake
- * runs first. on_open follows. */
+/* Adopt an accepted fd, already non-blocking (accept4 with SOCK_NONBLOCK); with tls (a server
+ * SSL_CTX) the TLS handshake runs first. on_open follows. */
 int ws__sock_accept(ws__sock *s, int fd, SSL_CTX *tls);
 /* Write as much of the slices as the socket takes now. Returns the bytes written (maybe 0:
  * then on_writable fires later) or a negative ws_err (the socket is broken; on_error is not

@@ -284,7 +284,7 @@ typedef struct {
 static void on_accept(ws__io *io, uint32_t ev) {
   (void)ev;
   acceptor *a = (acceptor *)io;
-  int fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
+  int fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd < 0)
     return;
   ws__sock_accept(&a->server->s, fd, NULL);
