@@ -46,7 +46,7 @@ typedef struct ws__live {
   ws__flush flush;
   ws__timer timer;
   ws__deferred freer;
-  ws__handle handle; /* client sockets: ws_loop_free cuts them (a server cuts its own) */
+  ws__handle handle;   /* client sockets: ws_loop_free cuts them (a server cuts its own) */
   uint64_t over_since; /* slow consumer: when the queue went over the limit (0: not over) */
   int fail_err;        /* a client's connect failed at once (reported from the timer) */
 } ws__live;
@@ -56,8 +56,8 @@ struct ws_socket {
   ws_event_target target; /* embedded: no allocation until a handler is set */
   ws__live *live;         /* NULL only while parked with no deadline */
   union {
-    ws_conn_parked park;  /* an idle OPEN connection, when `parked` (docs/conn.md) */
-    ws__deferred freer;   /* freeing a socket that has no live block (out of memory waking) */
+    ws_conn_parked park; /* an idle OPEN connection, when `parked` (docs/conn.md) */
+    ws__deferred freer;  /* freeing a socket that has no live block (out of memory waking) */
   } idle;
   char *negotiated; /* "protocol\0extensions\0", NULL when nothing was negotiated */
   void *user_data;
@@ -66,8 +66,8 @@ struct ws_socket {
   const ws__route *route;
   ws_socket *prev, *next; /* in srv's list */
   /* small fields together (memory per idle connection) */
-  uint8_t phase;          /* ws__phase */
-  uint8_t state;          /* ws_ready_state before a ws_conn exists; then the conn's */
+  uint8_t phase; /* ws__phase */
+  uint8_t state; /* ws_ready_state before a ws_conn exists; then the conn's */
   bool is_server : 1;
   bool freeing : 1;
   bool events_done : 1;   /* the close event was dispatched (or must never be) */

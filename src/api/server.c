@@ -349,8 +349,8 @@ int ws_server_route(ws_server *srv, const char *path, const char *const *protoco
   return WS_OK;
 }
 
-int ws_server_route_on(ws_server *srv, const char *path, const char *type,
-                       ws_event_listener_cb cb, void *user_data) {
+int ws_server_route_on(ws_server *srv, const char *path, const char *type, ws_event_listener_cb cb,
+                       void *user_data) {
   if (!srv || !path || !type)
     return WS_ERR_INVAL;
   ws__route *r = NULL;
@@ -388,8 +388,8 @@ void ws__server_on_upgrade(ws_server *srv, ws_socket *ws, const uint8_t *rest, s
     /* Over the limit: the handshake completed, so the client learns why (RFC 6455 7.4.1
      * 1013 Try Again Later) instead of a bare 503 it could not tell from a broken server. */
     ws->events_done = true;
-    (void)ws_conn_close(ws->live->conn, WS_CLOSE_TRY_AGAIN_LATER, "server is at its connection limit",
-                        33);
+    (void)ws_conn_close(ws->live->conn, WS_CLOSE_TRY_AGAIN_LATER,
+                        "server is at its connection limit", 33);
   } else {
     ws__server_socket_opened(srv, ws);
     ws__route *r = &srv->routes[ws->route - srv->routes];
@@ -420,7 +420,8 @@ void ws__server_on_http(ws_server *srv, ws_socket *ws, int rc) {
   if (rc == WS_ERR_HS_NOT_UPGRADE) {
     ws_http_exchange x = {ws, false};
     if (srv->opts.on_http && !srv->shutting)
-      srv->opts.on_http(srv, &x, ws_server_handshake_request(ws->live->pend->shs), srv->opts.http_ud);
+      srv->opts.on_http(srv, &x, ws_server_handshake_request(ws->live->pend->shs),
+                        srv->opts.http_ud);
     if (!x.answered) {
       /* Without a hook this port speaks only WebSocket: 426 names the protocol to use
        * (RFC 7231 6.5.15); with one, an unanswered request was not found. */
@@ -478,8 +479,7 @@ static long broadcast_to(ws_socket *const *list, size_t n, ws_socket *head, cons
   size_t i = 0;
   for (ws_socket *ws = list ? (n ? list[0] : NULL) : head;;) {
     if (ws && ws__socket_has_conn(ws) && !ws->freeing && !ws->terminating &&
-        ws_state(ws) == WS_OPEN &&
-        (!route || (ws->route && strcmp(ws->route->path, route) == 0)) &&
+        ws_state(ws) == WS_OPEN && (!route || (ws->route && strcmp(ws->route->path, route) == 0)) &&
         ws__socket_send_shared(ws, f) == WS_OK)
       count++;
     if (list) {

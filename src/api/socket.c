@@ -287,8 +287,8 @@ static void release_idle_live(ws_socket *ws) {
  * Client sockets are not parked. */
 bool ws__socket_try_park(ws_socket *ws) {
   ws__live *lv = ws->live;
-  if (!lv || !lv->conn || !ws->srv || ws->phase != WS__PH_OPEN || ws->terminating ||
-      ws->freeing || lv->pend || !ws_conn_park(lv->conn, &ws->idle.park))
+  if (!lv || !lv->conn || !ws->srv || ws->phase != WS__PH_OPEN || ws->terminating || ws->freeing ||
+      lv->pend || !ws_conn_park(lv->conn, &ws->idle.park))
     return false;
   lv->conn = NULL;
   ws->parked = true;
@@ -500,7 +500,8 @@ static void flush_cb(ws__flush *f) {
     return;
   if (ws->phase != WS__PH_OPEN) {
     if (ws->live->pend->out_off < ws->live->pend->out.len) {
-      ws_slice sl = {ws->live->pend->out.data + ws->live->pend->out_off, ws->live->pend->out.len - ws->live->pend->out_off};
+      ws_slice sl = {ws->live->pend->out.data + ws->live->pend->out_off,
+                     ws->live->pend->out.len - ws->live->pend->out_off};
       long w = ws__sock_write(&ws->sock, &sl, 1);
       if (w < 0) {
         fail_before_open(ws, (int)w, ws__sock_detail(&ws->sock));
@@ -571,7 +572,6 @@ static void flush_cb(ws__flush *f) {
   arm_timer(ws);
 }
 
-
 /* ---- socket callbacks ------------------------------------------------------------------- */
 static void sock_open(ws__sock *s, int err, const char *detail) {
   ws_socket *ws = owner_of(s);
@@ -610,8 +610,9 @@ static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
   conn_options(ws, &o, rsv);
   /* permessage-deflate: what the handshake agreed goes to the conn (docs/deflate.md). */
   ws_deflate_params dp;
-  const ws_deflate_options *dopt = ws->is_server ? (ws->srv ? ws__server_deflate(ws->srv) : NULL)
-                                                 : (ws->live->pend->pmd ? &ws->live->pend->pmd->o : NULL);
+  const ws_deflate_options *dopt = ws->is_server
+                                       ? (ws->srv ? ws__server_deflate(ws->srv) : NULL)
+                                       : (ws->live->pend->pmd ? &ws->live->pend->pmd->o : NULL);
   if (dopt && ws_deflate_params_from_handshake(&dp, o.role, dopt, ext) == 1)
     o.deflate = &dp;
   ws->live->conn = ws_conn_new(&o, &conn_cbs, ws, ws_loop_now(ws->sock.loop));
@@ -619,7 +620,8 @@ static int start_conn(ws_socket *ws, uint8_t rsv, const ws_ext_list *ext) {
     return WS_ERR_NOMEM;
   ws->phase = WS__PH_OPEN;
   ws->state = WS_OPEN;
-  ws__buf_clear(&ws->live->pend->out); /* a client's request is out; a server puts its 101 here next */
+  /* A client's request is out; a server puts its 101 here next. */
+  ws__buf_clear(&ws->live->pend->out);
   ws->live->pend->out_off = 0;
   return WS_OK;
 }
@@ -699,7 +701,8 @@ static void server_handshake_read(ws_socket *ws, uint8_t *data, size_t len) {
     }
     ws__socket_touch(ws);
     ws__server_on_upgrade(ws->srv, ws, data + used, len - used);
-    ws_server_handshake_free(ws->live->pend->shs); /* the request is no longer needed: see the client */
+    /* The request is no longer needed: see the client. */
+    ws_server_handshake_free(ws->live->pend->shs);
     ws->live->pend->shs = NULL;
     return;
   }

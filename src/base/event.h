@@ -64,9 +64,9 @@ typedef struct ws__listener_set {
  * route's handlers allocates nothing for them. 24 bytes on LP64. */
 struct ws_event_target {
   const ws_allocator *alloc;
-  ws__listener *v;  /* owned, or a shared set's entries (never written through then) */
-  uint16_t len, cap; /* at most MAX_LISTENERS (1024, event.c) */
-  uint16_t depth;    /* dispatches in progress on this target (re-entrancy), at most 65535 */
+  ws__listener *v;       /* owned, or a shared set's entries (never written through then) */
+  uint16_t len, cap;     /* at most MAX_LISTENERS (1024, event.c) */
+  uint16_t depth;        /* dispatches in progress on this target (re-entrancy), at most 65535 */
   bool free_pending : 1; /* ws_event_target_free() was called from a listener */
   bool embedded : 1;     /* inside another object: ws__event_target_fini, never freed itself */
   bool dirty : 1;        /* entries were flagged removed during a dispatch: sweep after it */

@@ -50,7 +50,7 @@ struct ws__sock {
   ws__io io;
   const ws__sock_handler *h; /* the owner embeds the ws__sock: container_of finds it */
   SSL *ssl;
-  uint8_t state; /* ws__sock_state, in a byte: the struct is 72 bytes (per idle connection) */
+  uint8_t state;      /* ws__sock_state, in a byte: the struct is 64 bytes (per idle connection) */
   bool write_blocked; /* the last write stopped short: waiting for EPOLLOUT */
   bool wr_shut;       /* FIN (and close_notify) sent */
   bool rd_eof;        /* the peer's FIN or close_notify seen */

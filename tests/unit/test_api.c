@@ -383,7 +383,7 @@ WS_TEST(close_all_closes_every_open_connection_and_keeps_listening) {
  * WS_ERR_NOMEM and cuts TCP (the client sees 1006): nothing hangs, nothing leaks. */
 typedef struct park_alloc {
   size_t conn_size; /* the size whose next allocation fails when armed */
-  bool armed; /* fail the next allocation of a ws_conn (or of conn_size bytes) */
+  bool armed;       /* fail the next allocation of a ws_conn (or of conn_size bytes) */
   int failed;
   long live;
 } park_alloc;
@@ -703,7 +703,8 @@ WS_TEST(broadcast_to_parked_connections_does_not_wake_them) {
     ws_loop_run_once(loop, 10);
   WS_CHECK_EQ_INT(b.msgs, 3);
   WS_CHECK(b.got_len == 4 && memcmp(b.got, "tail", 4) == 0);
-  WS_CHECK_EQ_STR(cr[0].log, "open,msg:hello,msg:abcdefghijklmnopqrstuvwxyzabcdefghijklmn,msg:tail");
+  WS_CHECK_EQ_STR(cr[0].log,
+                  "open,msg:hello,msg:abcdefghijklmnopqrstuvwxyzabcdefghijklmn,msg:tail");
   WS_CHECK_EQ_STR(cr[1].log, cr[0].log);
   for (int i = 0; i < 2; i++) {
     WS_CHECK(bb[i].got_len == big && memcmp(bb[i].got, text, big) == 0);
@@ -1413,8 +1414,8 @@ WS_TEST(a_connection_with_only_route_handlers_allocates_no_listener_array) {
     ws_loop_free(loop);
     WS_CHECK_MSG(la.live == 0, "mode %d: %ld blocks leaked", mode, la.live);
   }
-  WS_CHECK_MSG(cost[1] - cost[0] == 1, "per-socket ws_on: %ld blocks, route handlers: %ld",
-               cost[1], cost[0]);
+  WS_CHECK_MSG(cost[1] - cost[0] == 1, "per-socket ws_on: %ld blocks, route handlers: %ld", cost[1],
+               cost[0]);
 }
 
 int main(void) { return ws_test_main(); }

@@ -722,10 +722,18 @@ WS_TEST(a_change_on_a_view_copies_and_leaves_the_set_untouched) {
     ws__event_target_share(&w, s);
     int live = cnt.live, rc = -1;
     switch (rows[i].op) {
-    case OP_SET: rc = ws_event_target_set_handler(&v, "close", rec, who); break;
-    case OP_CLEAR: rc = ws_event_target_set_handler(&v, "close", NULL, NULL); break;
-    case OP_ADD: rc = ws_event_target_add_listener(&v, "close", rec, who); break;
-    default: rc = ws_event_target_remove_listener(&v, "close", rec, who); break;
+    case OP_SET:
+      rc = ws_event_target_set_handler(&v, "close", rec, who);
+      break;
+    case OP_CLEAR:
+      rc = ws_event_target_set_handler(&v, "close", NULL, NULL);
+      break;
+    case OP_ADD:
+      rc = ws_event_target_add_listener(&v, "close", rec, who);
+      break;
+    default:
+      rc = ws_event_target_remove_listener(&v, "close", rec, who);
+      break;
     }
     WS_CHECK_MSG(rc == rows[i].rc, "row %zu: rc %d", i, rc);
     /* A copy is the array and the copy of the one type string the set owns. */
@@ -802,11 +810,8 @@ WS_TEST(out_of_memory_while_copying_leaves_the_view_intact) {
     int needed; /* allocations the change makes */
     const char *fires;
   } rows[] = {
-      {OP_SET, "close", 2, "g"},
-      {OP_CLEAR, "close", 2, ""},
-      {OP_ADD, "close", 2, "hg"},
-      {OP_ADD, "y-custom", 3, "h"},
-      {OP_REMOVE, "x-custom", 2, "h"},
+      {OP_SET, "close", 2, "g"},    {OP_CLEAR, "close", 2, ""},      {OP_ADD, "close", 2, "hg"},
+      {OP_ADD, "y-custom", 3, "h"}, {OP_REMOVE, "x-custom", 2, "h"},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     for (int budget = 0; budget <= rows[i].needed; budget++) {
@@ -817,10 +822,18 @@ WS_TEST(out_of_memory_while_copying_leaves_the_view_intact) {
       cnt.budget = budget;
       int rc;
       switch (rows[i].op) {
-      case OP_SET: rc = ws_event_target_set_handler(&v, rows[i].type, rec, &g); break;
-      case OP_CLEAR: rc = ws_event_target_set_handler(&v, rows[i].type, NULL, NULL); break;
-      case OP_ADD: rc = ws_event_target_add_listener(&v, rows[i].type, rec, &g); break;
-      default: rc = ws_event_target_set_handler(&v, rows[i].type, NULL, NULL); break;
+      case OP_SET:
+        rc = ws_event_target_set_handler(&v, rows[i].type, rec, &g);
+        break;
+      case OP_CLEAR:
+        rc = ws_event_target_set_handler(&v, rows[i].type, NULL, NULL);
+        break;
+      case OP_ADD:
+        rc = ws_event_target_add_listener(&v, rows[i].type, rec, &g);
+        break;
+      default:
+        rc = ws_event_target_set_handler(&v, rows[i].type, NULL, NULL);
+        break;
       }
       cnt.budget = 1000;
       c.t = &v;
@@ -838,8 +851,9 @@ WS_TEST(out_of_memory_while_copying_leaves_the_view_intact) {
         WS_CHECK_MSG(strcmp(fire(&c, "close"), rows[i].fires) == 0, "row %zu: %s", i, c.log);
       }
       /* whatever happened, the custom handler of the set still works on the view */
-      WS_CHECK_MSG(strcmp(fire(&c, "x-custom"), rows[i].op == OP_REMOVE && budget >= 2 ? "" : "x")
-                       == 0, "row %zu budget %d: %s", i, budget, c.log);
+      WS_CHECK_MSG(
+          strcmp(fire(&c, "x-custom"), rows[i].op == OP_REMOVE && budget >= 2 ? "" : "x") == 0,
+          "row %zu budget %d: %s", i, budget, c.log);
       ws__event_target_fini(&v);
       WS_CHECK_EQ_INT(cnt.live, live);
     }

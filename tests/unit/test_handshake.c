@@ -547,9 +547,10 @@ WS_TEST(a_trickling_request_holds_little_memory) {
 /* A max_headers above the default parses into an array of its own (not the stack's). */
 WS_TEST(a_large_header_limit_takes_that_many_headers) {
   char req[16384];
-  int n = snprintf(req, sizeof req, "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
-                                    "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+  int n = snprintf(req, sizeof req,
+                   "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
   for (int i = 0; i < 150; i++)
     n += snprintf(req + n, sizeof req - (size_t)n, "X-Extra-%d: %d\r\n", i, i);
   snprintf(req + n, sizeof req - (size_t)n, "\r\n");
