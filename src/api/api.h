@@ -115,6 +115,12 @@ static inline bool ws__socket_has_conn(const ws_socket *ws) {
 ws_conn *ws__socket_conn(ws_socket *ws);
 /* Queue a broadcast frame (written at once, without waking, to a parked connection). */
 int ws__socket_send_shared(ws_socket *ws, ws_frame_shared *f);
+/* The sweep, for a parked connection without its live block: when its deadline comes before
+ * `until`, make the block again and arm its timer for the deadline. False: out of memory (the
+ * next sweep tries again). */
+bool ws__socket_rearm(ws_socket *ws, uint64_t until);
+/* The parking sweep's period in ms, 0 when the server does not sweep. */
+uint32_t ws__server_sweep_period(const ws_server *srv);
 /* Park the socket's conn if it has nothing in flight (server.c's sweep). */
 bool ws__socket_try_park(ws_socket *ws);
 ws_socket *ws__socket_alloc(ws_loop *loop, bool is_server);

@@ -203,18 +203,28 @@ static void arm_park(ws_server *srv) {
 
 static void park_sweep(ws__timer *t) {
   ws_server *srv = (ws_server *)((char *)t - offsetof(ws_server, park_timer));
-  bool awake = false;
+  /* Deadlines before the next sweep get their timer back now (ws__socket_rearm). */
+  uint64_t until = ws_loop_now(srv->loop) + 2 * (uint64_t)srv->opts.park_idle_ms;
+  bool again = false;
   for (ws_socket *ws = srv->head; ws; ws = ws->next) {
+    bool retry = false;
     if (ws->parked)
-      continue;
-    if (ws->touched)
+      retry = !ws__socket_rearm(ws, until);
+    else if (ws->touched)
       ws->touched = false;
     else
       (void)ws__socket_try_park(ws);
-    awake = awake || !ws->parked;
+    /* Awake ones may be parked later; a parked one with a deadline and no timer of its own
+     * has its deadline watched by the sweep. */
+    again = again || retry || !ws->parked ||
+            (!ws->live && ws_conn_parked_deadline(&ws->idle.park) != UINT64_MAX);
   }
-  if (awake)
+  if (again)
     arm_park(srv);
+}
+
+uint32_t ws__server_sweep_period(const ws_server *srv) {
+  return sweep_on(srv) ? srv->opts.park_idle_ms : 0;
 }
 
 void ws__server_socket_unparked(ws_server *srv) { arm_park(srv); }

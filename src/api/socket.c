@@ -87,6 +87,7 @@ static void free_pend(ws_socket *ws) {
 }
 
 static void on_timer(ws__timer *t);
+static void arm_timer(ws_socket *ws);
 static void flush_cb(ws__flush *f);
 static void free_live_now(ws__deferred *d);
 static void cut_on_loop_free(ws__handle *h);
@@ -271,12 +272,31 @@ static void conn_close(ws_conn *c, void *ud, const ws_close_event *ev) {
 static const ws_conn_callbacks conn_cbs = {conn_message, NULL, NULL, NULL, conn_error, conn_close};
 static void conn_options(const ws_socket *ws, ws_conn_options *o, uint8_t rsv);
 
-/* A parked connection with no deadline to wait for (no idle timeout, no keepalive) and nothing
- * queued gives its live block back too: it is then its struct ws_socket alone. */
+/* A parked connection with nothing queued gives its live block back too: it is then its struct
+ * ws_socket alone. With a deadline (idle timeout, keepalive) that only when the deadline is more
+ * than two sweep periods away: the server's sweep gives the block and its timer back one period
+ * ahead of it (ws__socket_rearm), so the deadline is kept to the millisecond, and a connection
+ * of a server that pings every 20 s costs its socket alone in between. */
 static void release_idle_live(ws_socket *ws) {
-  if (ws->parked && ws->live && !ws->freeing && !ws->live->flush.queued &&
-      ws_conn_parked_deadline(&ws->idle.park) == UINT64_MAX)
+  if (!ws->parked || !ws->live || ws->freeing || ws->live->flush.queued)
+    return;
+  uint64_t when = ws_conn_parked_deadline(&ws->idle.park);
+  uint32_t period = ws->srv ? ws__server_sweep_period(ws->srv) : 0;
+  if (when == UINT64_MAX ||
+      (period && when > ws_loop_now(ws->sock.loop) + 2 * (uint64_t)period))
     live_free(ws);
+}
+
+bool ws__socket_rearm(ws_socket *ws, uint64_t until) {
+  if (!ws->parked || ws->live || ws->freeing)
+    return true;
+  uint64_t when = ws_conn_parked_deadline(&ws->idle.park);
+  if (when == UINT64_MAX || when > until)
+    return true;
+  if (!(ws->live = live_new(ws)))
+    return false; /* out of memory: the next sweep tries again */
+  arm_timer(ws);
+  return true;
 }
 
 /* ---- parking (memory per idle connection) ----------------------------------------------- */
