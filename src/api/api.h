@@ -35,7 +35,7 @@ typedef struct ws__client {
 } ws__client;
 
 /* What a socket needs only while it works (handshake, traffic, a deadline, closing): one block
- * beside the socket, freed when an idle connection is parked without a deadline and made again
+ * beside the socket, freed when an idle connection is parked (unless its deadline is near) and made again
  * when it wakes. An idle connection then keeps only its struct ws_socket (docs/internals/loop.md,
  * memory per connection). A client socket keeps its block for life. */
 typedef struct ws__live {
@@ -54,7 +54,7 @@ typedef struct ws__live {
 struct ws_socket {
   ws__sock sock;          /* sock.loop is the socket's loop; its allocator is the socket's */
   ws_event_target target; /* embedded: no allocation until a handler is set */
-  ws__live *live;         /* NULL only while parked with no deadline */
+  ws__live *live;         /* NULL only while parked (socket.c release_idle_live) */
   union {
     ws_conn_parked park; /* an idle OPEN connection, when `parked` (docs/conn.md) */
     ws__deferred freer;  /* freeing a socket that has no live block (out of memory waking) */
