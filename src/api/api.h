@@ -35,9 +35,9 @@ typedef struct ws__client {
 } ws__client;
 
 /* What a socket needs only while it works (handshake, traffic, a deadline, closing): one block
- * beside the socket, freed when an idle connection is parked (unless its deadline is near) and made again
- * when it wakes. An idle connection then keeps only its struct ws_socket (docs/internals/loop.md,
- * memory per connection). A client socket keeps its block for life. */
+ * beside the socket, freed when an idle connection is parked (unless its deadline is near) and
+ * made again when it wakes. An idle connection then keeps only its struct ws_socket
+ * (docs/internals/loop.md, memory per connection). A client socket keeps its block for life. */
 typedef struct ws__live {
   ws_socket *ws;
   ws_conn *conn;         /* NULL before open and while parked */
