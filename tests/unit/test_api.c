@@ -3,6 +3,7 @@
  * shutdown, the HTTP hook and the reconnect policy. Real peers are in tests/interop. */
 #include "wsclean/wsclean.h"
 #include "wstest.h"
+#include "wstest_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,33 +381,8 @@ WS_TEST(close_all_closes_every_open_connection_and_keeps_listening) {
 
 /* An idle connection is parked (wsclean/conn.h ws_conn_park); if memory runs out when bytes
  * arrive and it must be restored, the server's socket reports error + close 1006 with
- * WS_ERR_NOMEM and cuts TCP (the client sees 1006): nothing hangs, nothing leaks. */
-typedef struct park_alloc {
-  size_t conn_size; /* the size whose next allocation fails when armed */
-  bool armed;       /* fail the next allocation of a ws_conn (or of conn_size bytes) */
-  int failed;
-  long live;
-} park_alloc;
-static void *pa_malloc(size_t n, void *ud) {
-  park_alloc *a = ud;
-  if (a->armed && n == a->conn_size) {
-    a->armed = false;
-    a->failed++;
-    return NULL;
-  }
-  a->live++;
-  return malloc(n);
-}
-static void *pa_realloc(void *p, size_t n, void *ud) {
-  park_alloc *a = ud;
-  if (!p)
-    a->live++;
-  return realloc(p, n);
-}
-static void pa_free(void *p, void *ud) {
-  ((park_alloc *)ud)->live--;
-  free(p);
-}
+ * WS_ERR_NOMEM and cuts TCP (the client sees 1006): nothing hangs, nothing leaks. The shared
+ * counting allocator fails the allocation of one size (fail_size: a ws_conn, a live block). */
 static int park_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
   (void)srv, (void)req;
   watch(ws, ud);
@@ -463,8 +439,9 @@ WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
   static const uint32_t MODES[3] = {0, 50, UINT32_MAX};
   for (int mk = 0; mk < 6; mk++) {
     int m = mk % 3;
-    park_alloc pa = {mk < 3 ? ws_conn_sizeof() : sizeof(ws__live), false, 0, 0};
-    ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
+    size_t size = mk < 3 ? ws_conn_sizeof() : sizeof(ws__live);
+    ws_test_counting pa = {.budget = -1};
+    ws_allocator al = ws_test_counting_allocator(&pa);
     rig g;
     rig_open(&g, &al, MODES[m], 0, park_on_conn, NULL);
     ws_socket *c = g.c;
@@ -476,7 +453,7 @@ WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
     while (ws_loop_now(g.loop) < until)
       ws_loop_run_once(g.loop, 10);
     ws_send_text(c, "b", 1);
-    pa.armed = true;
+    pa.fail_size = size;
     for (int i = 0; i < 300 && (g.sr.closes == 0 || g.cr.closes == 0) && !strstr(g.cr.log, "msg:b");
          i++)
       ws_loop_run_once(g.loop, 10);
@@ -484,12 +461,12 @@ WS_TEST(unparking_without_memory_cuts_with_1006_nomem) {
       WS_CHECK_EQ_INT(pa.failed, 0);
       WS_CHECK_EQ_STR(g.cr.log, "open,msg:a,msg:b");
     } else {
-      WS_CHECK_MSG(pa.failed == 1, "mode %u size %zu: %d", MODES[m], pa.conn_size, pa.failed);
+      WS_CHECK_MSG(pa.failed == 1, "mode %u size %zu: %ld", MODES[m], size, pa.failed);
       WS_CHECK_EQ_STR(g.sr.log, "open,msg:a,error,close:1006:0");
       WS_CHECK_EQ_INT(g.sr.err, WS_ERR_NOMEM);
       WS_CHECK_EQ_STR(g.cr.log, "open,msg:a,close:1006:0");
     }
-    pa.armed = false;
+    pa.fail_size = 0;
     rig_free(&g);
     WS_CHECK_EQ_INT(pa.live, 0);
   }
@@ -535,8 +512,8 @@ static ws_server *idle_server(ws_loop *loop, uint32_t idle_ms, uint32_t park_ms,
 WS_TEST(parked_connections_keep_their_deadlines_and_free_with_the_loop) {
   static const uint32_t IDLE[3] = {0, 300, 1000}, PARK[3] = {0, 0, 100};
   for (int timed = 0; timed < 3; timed++) {
-    park_alloc pa = {0, false, 0, 0};
-    ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
+    ws_test_counting pa = {.budget = -1};
+    ws_allocator al = ws_test_counting_allocator(&pa);
     ws_loop *loop = ws_loop_new(&al);
     idle_srv is;
     char url[64];
@@ -586,8 +563,8 @@ WS_TEST(parked_connections_keep_their_deadlines_and_free_with_the_loop) {
 /* A busy connection is never parked by the sweep: messages every 20 ms for 300 ms with a
  * 50 ms period, and the fault armed throughout never fires. */
 WS_TEST(sweep_leaves_busy_connections_alone) {
-  park_alloc pa = {ws_conn_sizeof(), false, 0, 0};
-  ws_allocator al = {pa_malloc, pa_realloc, pa_free, &pa};
+  ws_test_counting pa = {.budget = -1};
+  ws_allocator al = ws_test_counting_allocator(&pa);
   rig g;
   rig_open(&g, &al, 50, 0, park_on_conn, NULL);
   ws_socket *c = g.c;
@@ -601,14 +578,14 @@ WS_TEST(sweep_leaves_busy_connections_alone) {
   while (ws_loop_now(g.loop) < t0 + 300 && g.cr.closes == 0) { /* c is freed after its close */
     if (ws_loop_now(g.loop) >= next) {
       /* Armed only while no client conn can be restored: the client is never parked. */
-      pa.armed = true;
+      pa.fail_size = ws_conn_sizeof();
       ws_send_text(c, "x", 1);
       sent++;
       next += 20;
     }
     ws_loop_run_once(g.loop, 5);
   }
-  pa.armed = false;
+  pa.fail_size = 0;
   WS_CHECK(sent >= 10);
   WS_CHECK_EQ_INT(pa.failed, 0);
   WS_CHECK_EQ_INT(g.sr.closes, 0);
@@ -1338,29 +1315,10 @@ WS_TEST(route_handlers_serve_every_connection_and_a_socket_may_override_them) {
   ws_loop_free(loop);
 }
 
-/* Live blocks of the loop's allocator, so a test can see what one connection costs. */
-typedef struct live_alloc {
-  long live;
-} live_alloc;
-static void *la_malloc(size_t n, void *ud) {
-  ((live_alloc *)ud)->live++;
-  return malloc(n);
-}
-static void *la_realloc(void *p, size_t n, void *ud) {
-  void *q = realloc(p, n);
-  if (!p && q)
-    ((live_alloc *)ud)->live++;
-  return q;
-}
-static void la_free(void *p, void *ud) {
-  if (p)
-    ((live_alloc *)ud)->live--;
-  free(p);
-}
-
-/* At the server's "open" event: the blocks live then. */
+/* At the server's "open" event: the blocks of the loop's allocator live then (what one
+ * connection costs). */
 typedef struct at_open {
-  live_alloc *la;
+  ws_test_counting *la;
   long live;
 } at_open;
 static void mark_open(const ws_event *ev, void *ud) {
@@ -1381,8 +1339,8 @@ static int own_handlers(ws_server *srv, ws_socket *ws, const ws_http_request *re
 WS_TEST(a_connection_with_only_route_handlers_allocates_no_listener_array) {
   long cost[2] = {0, 0}; /* blocks added by one connection, client and server sides */
   for (int mode = 0; mode < 2; mode++) {
-    live_alloc la = {0};
-    ws_allocator al = {la_malloc, la_realloc, la_free, &la};
+    ws_test_counting la = {.budget = -1};
+    ws_allocator al = ws_test_counting_allocator(&la);
     ws_loop *loop = ws_loop_new(&al);
     ws_server_options o;
     ws_server_options_init(&o);

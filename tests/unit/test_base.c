@@ -48,7 +48,7 @@ WS_TEST(buf_respects_its_maximum) {
 }
 
 WS_TEST(buf_allocation_failure_leaves_buffer_intact) {
-  ws_test_counting c = {1, 0};
+  ws_test_counting c = {.budget = 1};
   ws_allocator a = ws_test_counting_allocator(&c);
   ws__buf b;
   ws__buf_init(&b, &a, 1 << 20);

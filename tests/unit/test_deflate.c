@@ -9,77 +9,18 @@
 #include "wsclean/handshake.h"
 #include "wsclean/wsclean.h"
 #include "wstest.h"
+#include "wstest_alloc.h"
 
 #include <stdlib.h>
 #include <zlib.h>
 
-/* ---- a counting allocator: live blocks, live bytes, peak bytes, fail after a budget ---------- */
+/* ---- the shared counting allocator (wstest_alloc.h), never failing unless told ---------------- */
 
-typedef struct {
-  long budget; /* allocations left before failing; < 0: never fail */
-  long calls;
-  long live;
-  size_t bytes, peak;
-} counter;
-
-/* Each block carries its size in a 16-byte prefix (keeps malloc's alignment). */
-#define PREFIX 16
-
-static void *ct_malloc(size_t n, void *ud) {
-  counter *c = ud;
-  c->calls++;
-  if (c->budget == 0)
-    return NULL;
-  if (c->budget > 0)
-    c->budget--;
-  uint8_t *p = malloc(n + PREFIX);
-  if (!p)
-    return NULL;
-  memcpy(p, &n, sizeof n);
-  c->live++;
-  c->bytes += n;
-  if (c->bytes > c->peak)
-    c->peak = c->bytes;
-  return p + PREFIX;
-}
-
-static void ct_free(void *q, void *ud) {
-  counter *c = ud;
-  uint8_t *p = (uint8_t *)q - PREFIX;
-  size_t n;
-  memcpy(&n, p, sizeof n);
-  c->live--;
-  c->bytes -= n;
-  free(p);
-}
-
-static void *ct_realloc(void *q, size_t n, void *ud) {
-  counter *c = ud;
-  if (!q)
-    return ct_malloc(n, ud);
-  c->calls++;
-  if (c->budget == 0)
-    return NULL;
-  if (c->budget > 0)
-    c->budget--;
-  uint8_t *p = (uint8_t *)q - PREFIX;
-  size_t old;
-  memcpy(&old, p, sizeof old);
-  uint8_t *np = realloc(p, n + PREFIX);
-  if (!np)
-    return NULL;
-  memcpy(np, &n, sizeof n);
-  c->bytes = c->bytes - old + n;
-  if (c->bytes > c->peak)
-    c->peak = c->bytes;
-  return np + PREFIX;
-}
+typedef ws_test_counting counter;
 
 static ws_allocator counting_allocator(counter *c) {
-  memset(c, 0, sizeof *c);
-  c->budget = -1;
-  ws_allocator a = {ct_malloc, ct_realloc, ct_free, c};
-  return a;
+  *c = (counter){.budget = -1};
+  return ws_test_counting_allocator(c);
 }
 
 /* ---- helpers --------------------------------------------------------------------------------- */

@@ -550,7 +550,7 @@ static void free_target(node *self, const ws_event *ev) {
 }
 
 WS_TEST(freeing_the_target_from_a_listener_is_deferred) {
-  ws_test_counting cnt = {1000, 0};
+  ws_test_counting cnt = {.budget = 1000};
   ws_allocator al = ws_test_counting_allocator(&cnt);
   ctx c = {0};
   c.t = ws_event_target_new(&al);
@@ -579,7 +579,7 @@ WS_TEST(a_target_holds_at_most_1024_entries) {
 }
 
 WS_TEST(allocation_failures_return_null_or_nomem_and_leak_nothing) {
-  ws_test_counting c = {0, 0};
+  ws_test_counting c = {.budget = 0};
   ws_allocator al = ws_test_counting_allocator(&c);
   char big[200];
   memset(big, 'z', sizeof big - 1);
@@ -644,7 +644,7 @@ static ws__listener_set *set_of(const ws_allocator *al, node *a, node *b, node *
 }
 
 WS_TEST(a_view_dispatches_the_shared_listeners_and_owns_nothing) {
-  ws_test_counting cnt = {1000, 0};
+  ws_test_counting cnt = {.budget = 1000};
   ws_allocator al = ws_test_counting_allocator(&cnt);
   ctx c = {0};
   node a = {&c, 'a', NULL, NULL, 0}, b = {&c, 'b', NULL, NULL, 0}, x = {&c, 'x', NULL, NULL, 0};
@@ -653,7 +653,7 @@ WS_TEST(a_view_dispatches_the_shared_listeners_and_owns_nothing) {
   ws__listener_set *s2 = NULL;
   WS_CHECK_EQ_INT(ws__listener_set_handler(&al, s, "x-custom", rec, &x, &s2), WS_OK);
   WS_CHECK(s2 != NULL && s2 != s);
-  int live = cnt.live;
+  long live = cnt.live;
   ws_event_target v, w;
   ws__event_target_init(&v, &al);
   ws__event_target_init(&w, &al);
@@ -685,7 +685,7 @@ WS_TEST(a_view_dispatches_the_shared_listeners_and_owns_nothing) {
  * it must be unchanged in every row. */
 enum { OP_SET, OP_CLEAR, OP_ADD, OP_REMOVE };
 WS_TEST(a_change_on_a_view_copies_and_leaves_the_set_untouched) {
-  ws_test_counting cnt = {1000, 0};
+  ws_test_counting cnt = {.budget = 1000};
   ws_allocator al = ws_test_counting_allocator(&cnt);
   ctx c = {0};
   node h = {&c, 'h', NULL, NULL, 0}, a = {&c, 'a', NULL, NULL, 0}, x = {&c, 'x', NULL, NULL, 0},
@@ -720,7 +720,8 @@ WS_TEST(a_change_on_a_view_copies_and_leaves_the_set_untouched) {
     ws__event_target_init(&w, &al);
     ws__event_target_share(&v, s);
     ws__event_target_share(&w, s);
-    int live = cnt.live, rc = -1;
+    long live = cnt.live;
+    int rc = -1;
     switch (rows[i].op) {
     case OP_SET:
       rc = ws_event_target_set_handler(&v, "close", rec, who);
@@ -737,7 +738,7 @@ WS_TEST(a_change_on_a_view_copies_and_leaves_the_set_untouched) {
     }
     WS_CHECK_MSG(rc == rows[i].rc, "row %zu: rc %d", i, rc);
     /* A copy is the array and the copy of the one type string the set owns. */
-    WS_CHECK_MSG((cnt.live > live) == rows[i].copies, "row %zu: %d blocks", i, cnt.live - live);
+    WS_CHECK_MSG((cnt.live > live) == rows[i].copies, "row %zu: %ld blocks", i, cnt.live - live);
     c.t = &v;
     WS_CHECK_MSG(strcmp(fire(&c, "close"), rows[i].fires) == 0, "row %zu: %s", i, c.log);
     WS_CHECK_EQ_STR(fire(&c, "x-custom"), "x"); /* the copy kept the custom type */
@@ -796,7 +797,7 @@ WS_TEST(changes_during_dispatch_on_a_view_follow_the_dom) {
  * leaks. Each change needs the array, then the copy of the custom type the set owns, then (an
  * add of a custom type) the copy of the new type: fail each in turn. */
 WS_TEST(out_of_memory_while_copying_leaves_the_view_intact) {
-  ws_test_counting cnt = {1000, 0};
+  ws_test_counting cnt = {.budget = 1000};
   ws_allocator al = ws_test_counting_allocator(&cnt);
   ctx c = {0};
   node h = {&c, 'h', NULL, NULL, 0}, x = {&c, 'x', NULL, NULL, 0}, g = {&c, 'g', NULL, NULL, 0};
@@ -818,7 +819,7 @@ WS_TEST(out_of_memory_while_copying_leaves_the_view_intact) {
       ws_event_target v;
       ws__event_target_init(&v, &al);
       ws__event_target_share(&v, s);
-      int live = cnt.live;
+      long live = cnt.live;
       cnt.budget = budget;
       int rc;
       switch (rows[i].op) {
@@ -859,7 +860,7 @@ WS_TEST(out_of_memory_while_copying_leaves_the_view_intact) {
     }
   }
   /* A set built from a set when memory runs out: an error, the source untouched, no leak. */
-  int live = cnt.live;
+  long live = cnt.live;
   for (int budget = 0; budget < 3; budget++) {
     cnt.budget = budget;
     ws__listener_set *out = NULL;

@@ -152,7 +152,7 @@ WS_TEST(bad_urls_name_what_is_wrong) {
 
 WS_TEST(url_allocation_failures_leak_nothing) {
   for (int budget = 0; budget < 3; budget++) {
-    ws_test_counting c = {budget, 0};
+    ws_test_counting c = {.budget = budget};
     ws_allocator a = ws_test_counting_allocator(&c);
     ws_url u;
     int rc = ws_url_parse(&u, &a, "ws://h/x", 8);

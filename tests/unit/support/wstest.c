@@ -1,7 +1,9 @@
 #include "wstest.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_TESTS 1024
 
@@ -65,27 +67,70 @@ int ws_test_main(void) {
 /* ---- the shared fault-injecting allocator (wstest_alloc.h) ------------------------------- */
 #include "wstest_alloc.h"
 
+/* Each block carries its size in a 16-byte prefix (keeps malloc's alignment). */
+#define PREFIX 16
+
+/* One more call: may it succeed? */
+static bool counting_take(ws_test_counting *c, size_t n) {
+  c->calls++;
+  if (c->fail_size && n == c->fail_size) {
+    c->fail_size = 0;
+    c->failed++;
+    return false;
+  }
+  if (c->budget == 0)
+    return false;
+  if (c->budget > 0)
+    c->budget--;
+  return true;
+}
+
+static void counting_hold(ws_test_counting *c, size_t add, size_t drop) {
+  c->bytes = c->bytes - drop + add;
+  if (c->bytes > c->peak)
+    c->peak = c->bytes;
+}
+
 static void *counting_malloc(size_t n, void *ud) {
   ws_test_counting *c = ud;
-  if (c->budget-- <= 0)
+  if (!counting_take(c, n))
     return NULL;
-  c->live++;
-  return malloc(n);
-}
-
-static void *counting_realloc(void *p, size_t n, void *ud) {
-  ws_test_counting *c = ud;
-  if (c->budget-- <= 0)
-    return NULL;
+  unsigned char *p = malloc(n + PREFIX);
   if (!p)
-    c->live++;
-  return realloc(p, n);
+    return NULL;
+  memcpy(p, &n, sizeof n);
+  c->live++;
+  counting_hold(c, n, 0);
+  return p + PREFIX;
 }
 
-static void counting_free(void *p, void *ud) {
+static void counting_free(void *q, void *ud) {
+  if (!q)
+    return;
   ws_test_counting *c = ud;
+  unsigned char *p = (unsigned char *)q - PREFIX;
+  size_t n;
+  memcpy(&n, p, sizeof n);
   c->live--;
+  counting_hold(c, 0, n);
   free(p);
+}
+
+static void *counting_realloc(void *q, size_t n, void *ud) {
+  if (!q)
+    return counting_malloc(n, ud);
+  ws_test_counting *c = ud;
+  if (!counting_take(c, n))
+    return NULL;
+  unsigned char *p = (unsigned char *)q - PREFIX;
+  size_t old;
+  memcpy(&old, p, sizeof old);
+  unsigned char *np = realloc(p, n + PREFIX);
+  if (!np)
+    return NULL;
+  memcpy(np, &n, sizeof n);
+  counting_hold(c, n, old);
+  return np + PREFIX;
 }
 
 ws_allocator ws_test_counting_allocator(ws_test_counting *c) {
