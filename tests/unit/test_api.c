@@ -28,12 +28,17 @@ typedef struct harness {
   int fail_handler;
 } harness;
 
+/* Echo a message as it came: text as text, binary as binary. */
 static void s_echo(const ws_event *ev, void *ud) {
   (void)ud;
   size_t len;
   const ws_message_event *m = ws_event_as_message(ev);
   const uint8_t *d = ws_message_event_data(m, &len);
-  ws_send_text(ws_event_socket(ev), (const char *)d, len);
+  ws_socket *ws = ws_event_socket(ev);
+  if (ws_message_event_is_binary(m))
+    ws_send_binary(ws, d, len);
+  else
+    ws_send_text(ws, (const char *)d, len);
 }
 
 static int on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
@@ -607,20 +612,9 @@ typedef struct big_rec {
   int msgs;
   bool binary;
 } big_rec;
-static void big_echo(const ws_event *ev, void *ud) {
-  (void)ud;
-  size_t len;
-  const ws_message_event *m = ws_event_as_message(ev);
-  const uint8_t *d = ws_message_event_data(m, &len);
-  ws_socket *ws = ws_event_socket(ev);
-  if (ws_message_event_is_binary(m))
-    ws_send_binary(ws, d, len);
-  else
-    ws_send_text(ws, (const char *)d, len);
-}
 static int big_on_conn(ws_server *srv, ws_socket *ws, const ws_http_request *req, void *ud) {
   (void)srv, (void)req, (void)ud;
-  return ws_on(ws, "message", big_echo, NULL) == WS_OK ? 0 : -1;
+  return ws_on(ws, "message", s_echo, NULL) == WS_OK ? 0 : -1;
 }
 static void big_got(const ws_event *ev, void *ud) {
   big_rec *b = ud;
