@@ -6,6 +6,7 @@
  * connection with 1002) is not spelled out by RFC 6455; we follow the rule Autobahn 7.9 enforces
  * and browsers, ws, undici and Python websockets share (see FACTS.md).
  */
+#include "base/ascii.h"
 #include "base/close_codes_text.h"
 #include "wsclean/close_codes.h"
 
@@ -150,14 +151,13 @@ ws_close_sender ws_close_code_sender(uint16_t code) { return find_row(code)->sen
 
 static const char *const lang_names[WS_LANG_COUNT] = {"en", "es", "pt", "fr"};
 
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
 /* Does name[0..n) equal word (ASCII, case-insensitive)? */
 static bool word_is(const char *name, size_t n, const char *word) {
   if (strlen(word) != n)
     return false;
   for (size_t i = 0; i < n; i++)
-    if (lower(name[i]) != word[i])
+    if (ws__ascii_lower(name[i]) != word[i])
       return false;
   return true;
 }

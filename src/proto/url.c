@@ -11,20 +11,11 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/ascii.h"
 #include "proto/http.h"
 
 static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static int hexval(char c) {
-  if (is_digit(c))
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 
 /* WHATWG URL "IPv6 parser": validation only. */
 static bool valid_ipv6(const char *s, size_t n) {
@@ -49,7 +40,7 @@ static bool valid_ipv6(const char *s, size_t n) {
       continue;
     }
     size_t len = 0;
-    while (len < 4 && p < n && hexval(s[p]) >= 0) {
+    while (len < 4 && p < n && ws__hexval(s[p]) >= 0) {
       p++;
       len++;
     }
@@ -273,12 +264,12 @@ int ws_url_parse(ws_url *u, const ws_allocator *alloc, const char *in, size_t in
   for (size_t k = h0; k < h1; k++) {
     char c = s[k];
     int hi, lo;
-    if (!u->ipv6 && c == '%' && k + 2 < h1 && (hi = hexval(s[k + 1])) >= 0 &&
-        (lo = hexval(s[k + 2])) >= 0) {
+    if (!u->ipv6 && c == '%' && k + 2 < h1 && (hi = ws__hexval(s[k + 1])) >= 0 &&
+        (lo = ws__hexval(s[k + 2])) >= 0) {
       c = (char)(hi * 16 + lo);
       k += 2;
     }
-    *o++ = lower(c);
+    *o++ = ws__ascii_lower(c);
   }
   u->host = store;
   u->host_len = (size_t)(o - store);

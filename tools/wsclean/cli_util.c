@@ -77,16 +77,6 @@ void wscli_json_str(FILE *out, const char *s, size_t len) {
   fputc('"', out);
 }
 
-int wscli_hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 bool wscli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
   if (!s || !*s || *s == '-' || *s == '+')
     return false;

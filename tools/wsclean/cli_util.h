@@ -12,8 +12,6 @@
 void wscli_json_str(FILE *out, const char *s, size_t len);
 /* Parse an unsigned decimal in [lo, hi]; returns false on garbage or out of range. */
 bool wscli_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
-/* The value of a hexadecimal digit, -1 for any other character. */
-int wscli_hexval(char c);
 /* Sizes like 16M, 1024, 64k (powers of 1024). */
 bool wscli_parse_size(const char *s, uint64_t *out);
 /* The send-queue cap an echoing endpoint needs: room for a message of the largest size it

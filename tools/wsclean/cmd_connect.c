@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/ascii.h"
 #include "cli_util.h"
 #include "wsclean/handshake.h"
 #include "wsclean/wsclean.h"
@@ -287,7 +288,7 @@ static void handle_line(client *c, const char *t) {
     for (const char *p = t + 7; *p; p++) {
       if (*p == ' ' || *p == ':' || *p == ',')
         continue;
-      int v = wscli_hexval(*p);
+      int v = ws__hexval(*p);
       if (v < 0) {
         ok = false;
         break;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/ascii.h"
 #include "cli_util.h"
 #include "web_assets.h"
 #include "wsclean/handshake.h"
@@ -162,9 +163,9 @@ static bool query_get(const char *q, size_t qlen, const char *name, char *out, s
       for (const char *s = p + nlen + 1; s < stop && o + 1 < cap; s++) {
         if (*s == '+') {
           out[o++] = ' ';
-        } else if (*s == '%' && stop - s >= 3 && wscli_hexval(s[1]) >= 0 &&
-                   wscli_hexval(s[2]) >= 0) {
-          out[o++] = (char)(wscli_hexval(s[1]) * 16 + wscli_hexval(s[2]));
+        } else if (*s == '%' && stop - s >= 3 && ws__hexval(s[1]) >= 0 &&
+                   ws__hexval(s[2]) >= 0) {
+          out[o++] = (char)(ws__hexval(s[1]) * 16 + ws__hexval(s[2]));
           s += 2;
         } else {
           out[o++] = *s;
