@@ -483,9 +483,10 @@ static long write_tls(ws__sock *s, const ws_slice *sl, int n) {
         return total;
       }
       SSL_set_quiet_shutdown(s->ssl, 1);
-      if (e == SSL_ERROR_SYSCALL && errno != 0) {
-        set_detail_errno(s, "send", errno);
-        return errno == ECONNRESET || errno == EPIPE ? WS_ERR_RESET : WS_ERR_IO;
+      int se = errno; /* before set_detail_errno, which may allocate its text block */
+      if (e == SSL_ERROR_SYSCALL && se != 0) {
+        set_detail_errno(s, "send", se);
+        return se == ECONNRESET || se == EPIPE ? WS_ERR_RESET : WS_ERR_IO;
       }
       set_detail_tls(s);
       return WS_ERR_TLS;
