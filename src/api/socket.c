@@ -487,16 +487,25 @@ void ws__socket_cut(ws_socket *ws, int err, const char *detail) {
     fail_before_open(ws, err, detail);
 }
 
+/* What is left to write of the handshake's bytes (the request, the 101 or an HTTP answer);
+ * empty once written or when there is no ws__pend any more. */
+static ws_slice pend_rest(const ws__pend *pd) {
+  ws_slice sl = {NULL, 0};
+  if (pd && pd->out_off < pd->out.len) {
+    sl.data = pd->out.data + pd->out_off;
+    sl.len = pd->out.len - pd->out_off;
+  }
+  return sl;
+}
+
 /* ws_terminate, at the end of the turn it was called in: a server's 101 still waiting goes out
  * first (one attempt), so that a connection handler may terminate and the client still sees an
  * open connection that then drops; frames queued by the conn are not written. TCP is closed
  * (FIN, or RST when unread input waits: either way no close frame), then the close event. */
 static void terminate_now(ws_socket *ws) {
-  ws__pend *pd = ws->live->pend;
-  if (ws->sock.state == WS__SOCK_OPEN && pd && pd->out_off < pd->out.len) {
-    ws_slice sl = {pd->out.data + pd->out_off, pd->out.len - pd->out_off};
+  ws_slice sl = pend_rest(ws->live->pend);
+  if (ws->sock.state == WS__SOCK_OPEN && sl.len)
     (void)ws__sock_write(&ws->sock, &sl, 1);
-  }
   ws__sock_close(&ws->sock);
   ws_conn *c = ws__socket_conn(ws);
   if (!c)
@@ -518,18 +527,18 @@ static void flush_cb(ws__flush *f) {
   }
   if (ws->sock.state != WS__SOCK_OPEN)
     return;
+  ws__pend *pd = ws->live->pend;
   if (ws->phase != WS__PH_OPEN) {
-    if (ws->live->pend->out_off < ws->live->pend->out.len) {
-      ws_slice sl = {ws->live->pend->out.data + ws->live->pend->out_off,
-                     ws->live->pend->out.len - ws->live->pend->out_off};
-      long w = ws__sock_write(&ws->sock, &sl, 1);
+    ws_slice rest = pend_rest(pd);
+    if (rest.len) {
+      long w = ws__sock_write(&ws->sock, &rest, 1);
       if (w < 0) {
         fail_before_open(ws, (int)w, ws__sock_detail(&ws->sock));
         return;
       }
-      ws->live->pend->out_off += (size_t)w;
+      pd->out_off += (size_t)w;
     }
-    if (ws->phase == WS__PH_HTTP && ws->live->pend->out_off == ws->live->pend->out.len) {
+    if (ws->phase == WS__PH_HTTP && pend_rest(pd).len == 0) {
       /* Answered: FIN, then the socket ends (the peer's close or the timer frees it). */
       ws__sock_shutdown_write(&ws->sock);
     }
@@ -545,9 +554,10 @@ static void flush_cb(ws__flush *f) {
   /* One writev: the rest of the 101 response (server) ahead of the connection's frames. */
   ws_slice sl[64];
   int k = 0;
-  size_t head = ws->live->pend ? ws->live->pend->out.len - ws->live->pend->out_off : 0;
+  ws_slice rest = pend_rest(pd);
+  size_t head = rest.len;
   if (head > 0)
-    sl[k++] = (ws_slice){ws->live->pend->out.data + ws->live->pend->out_off, head};
+    sl[k++] = rest;
   int n = k + ws_conn_pending_out(c, sl + k, 64 - k);
   if (n > 0) {
     long w = ws__sock_write(&ws->sock, sl, n);
@@ -558,7 +568,7 @@ static void flush_cb(ws__flush *f) {
     size_t wr = (size_t)w;
     size_t h = wr < head ? wr : head;
     if (h)
-      ws->live->pend->out_off += h;
+      pd->out_off += h;
     if (wr > h)
       ws_conn_consume_out(c, wr - h);
     /* More than 64 slices were waiting and the socket took them all: write again (the flush
@@ -568,7 +578,7 @@ static void flush_cb(ws__flush *f) {
       return;
     }
   }
-  if (ws->live->pend && ws->live->pend->out_off < ws->live->pend->out.len) {
+  if (pend_rest(pd).len) {
     arm_timer(ws);
     return; /* the FIN must not overtake the 101 */
   }
