@@ -68,4 +68,12 @@ static inline void watch(ws_socket *ws, rec *r) {
   ws_on(ws, "close", on_any, r);
 }
 
+/* The same four handlers for every connection of a server's route (ws_server_route_on). */
+static inline void watch_route(ws_server *srv, const char *path, rec *r) {
+  ws_server_route_on(srv, path, "open", on_any, r);
+  ws_server_route_on(srv, path, "message", on_any, r);
+  ws_server_route_on(srv, path, "error", on_any, r);
+  ws_server_route_on(srv, path, "close", on_any, r);
+}
+
 #endif
