@@ -84,13 +84,19 @@ static inline const ws_allocator *ws__socket_allocator(const ws_socket *ws) {
   return ws__loop_alloc(ws->sock.loop);
 }
 
+/* The conn in memory: NULL before open, after the end, and while parked. */
+static inline ws_conn *ws__socket_live_conn(const ws_socket *ws) {
+  return ws->live ? ws->live->conn : NULL;
+}
+
 /* The conn's clock moves only when told (ws_conn_tick): bring it to the loop's time before
  * every call that reads it (input, close, send), or a close timeout would count from the last
  * timer, possibly long ago, and cut the connection at once. */
 static inline void ws__socket_clock(ws_socket *ws) {
   /* A parked conn has no clock: unparking gives it the loop's time. */
-  if (ws->live && ws->live->conn)
-    ws_conn_tick(ws->live->conn, ws_loop_now(ws->sock.loop));
+  ws_conn *c = ws__socket_live_conn(ws);
+  if (c)
+    ws_conn_tick(c, ws_loop_now(ws->sock.loop));
 }
 
 /* Write at the end of this turn. No live block: parked, with nothing to write (a late
@@ -98,11 +104,6 @@ static inline void ws__socket_clock(ws_socket *ws) {
 static inline void ws__socket_touch(ws_socket *ws) {
   if (!ws->freeing && ws->live)
     ws__flush_mark(ws->sock.loop, &ws->live->flush);
-}
-
-/* The conn in memory: NULL before open, after the end, and while parked. */
-static inline ws_conn *ws__socket_live_conn(const ws_socket *ws) {
-  return ws->live ? ws->live->conn : NULL;
 }
 
 /* socket.c, used by server.c */
